@@ -1,0 +1,117 @@
+package logging
+
+import (
+	"fmt"
+
+	"github.com/sirupsen/logrus"
+	sdklog "go.temporal.io/sdk/log"
+	serverlog "go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/log/tag"
+)
+
+// SDKLogger adapts logrus to the Temporal SDK's key-value logger.
+type SDKLogger struct {
+	entry *logrus.Entry
+}
+
+var (
+	_ sdklog.Logger     = (*SDKLogger)(nil)
+	_ sdklog.WithLogger = (*SDKLogger)(nil)
+)
+
+// NewSDKLogger returns a Temporal SDK logger that writes through entry.
+func NewSDKLogger(entry *logrus.Entry) *SDKLogger {
+	return &SDKLogger{entry: entry}
+}
+
+func (l *SDKLogger) fields(keyvals []interface{}) *logrus.Entry {
+	if len(keyvals) == 0 {
+		return l.entry
+	}
+	fields := make(logrus.Fields, len(keyvals)/2+1)
+	for i := 0; i+1 < len(keyvals); i += 2 {
+		key, ok := keyvals[i].(string)
+		if !ok {
+			key = fmt.Sprint(keyvals[i])
+		}
+		fields[sdkKey(key)] = keyvals[i+1]
+	}
+	if len(keyvals)%2 == 1 {
+		fields["extra"] = keyvals[len(keyvals)-1]
+	}
+	return l.entry.WithFields(fields)
+}
+
+// sdkKey maps the SDK's CamelCase keys onto ordo's snake_case field names.
+func sdkKey(key string) string {
+	switch key {
+	case "WorkflowID":
+		return KeyWorkflowID
+	case "RunID":
+		return KeyRunID
+	case "ActivityType":
+		return KeyActivity
+	case "Attempt":
+		return KeyAttempt
+	case "TaskQueue":
+		return KeyTaskQueue
+	case "Error":
+		return KeyError
+	}
+	return key
+}
+
+func (l *SDKLogger) Debug(msg string, keyvals ...interface{}) { l.fields(keyvals).Debug(msg) }
+func (l *SDKLogger) Info(msg string, keyvals ...interface{})  { l.fields(keyvals).Info(msg) }
+func (l *SDKLogger) Warn(msg string, keyvals ...interface{})  { l.fields(keyvals).Warn(msg) }
+func (l *SDKLogger) Error(msg string, keyvals ...interface{}) { l.fields(keyvals).Error(msg) }
+
+// With returns a logger that adds keyvals to every entry.
+func (l *SDKLogger) With(keyvals ...interface{}) sdklog.Logger {
+	return &SDKLogger{entry: l.fields(keyvals)}
+}
+
+// ServerLogger adapts logrus to the Temporal server's tagged logger. The
+// embedded server is chatty at info level, so its entries below minLevel are
+// dropped before formatting.
+type ServerLogger struct {
+	entry    *logrus.Entry
+	minLevel logrus.Level
+}
+
+var _ serverlog.Logger = (*ServerLogger)(nil)
+
+// NewServerLogger returns a Temporal server logger that writes entries at
+// minLevel and above through entry.
+func NewServerLogger(entry *logrus.Entry, minLevel logrus.Level) *ServerLogger {
+	return &ServerLogger{entry: entry, minLevel: minLevel}
+}
+
+func (l *ServerLogger) log(level logrus.Level, msg string, tags []tag.Tag) {
+	if level > l.minLevel || !l.entry.Logger.IsLevelEnabled(level) {
+		return
+	}
+	fields := make(logrus.Fields, len(tags))
+	for _, t := range tags {
+		fields[t.Key()] = t.Value()
+	}
+	l.entry.WithFields(fields).Log(level, msg)
+}
+
+func (l *ServerLogger) Debug(msg string, tags ...tag.Tag)  { l.log(logrus.DebugLevel, msg, tags) }
+func (l *ServerLogger) Info(msg string, tags ...tag.Tag)   { l.log(logrus.InfoLevel, msg, tags) }
+func (l *ServerLogger) Warn(msg string, tags ...tag.Tag)   { l.log(logrus.WarnLevel, msg, tags) }
+func (l *ServerLogger) Error(msg string, tags ...tag.Tag)  { l.log(logrus.ErrorLevel, msg, tags) }
+func (l *ServerLogger) DPanic(msg string, tags ...tag.Tag) { l.log(logrus.ErrorLevel, msg, tags) }
+
+// Panic logs at error level and panics, as the server's contract requires.
+func (l *ServerLogger) Panic(msg string, tags ...tag.Tag) {
+	l.log(logrus.ErrorLevel, msg, tags)
+	panic(msg)
+}
+
+// Fatal logs and exits, as the server's contract requires.
+func (l *ServerLogger) Fatal(msg string, tags ...tag.Tag) {
+	l.log(logrus.FatalLevel, msg, tags)
+	l.entry.Logger.Exit(1)
+}

@@ -1,0 +1,56 @@
+// Package simulators contains the parts shared by ordo's simulators of
+// outside systems: the ledger of created documents, fault injection and the
+// simulated world that links them (customers pay what the ERP sold and the
+// e-invoice service invoiced).
+//
+// The simulators exist so the whole contract-to-cash chain runs on one
+// machine without an ERP, a tax platform or a bank. Each speaks the same
+// protocol as the real system and keeps its state in SQLite, so it survives
+// a restart of ordo dev exactly as ordo does.
+package simulators
+
+import (
+	"context"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// SalesOrderAudited describes a sales order that reached the audited state
+// in the simulated ERP.
+type SalesOrderAudited struct {
+	Number       string
+	ContractNo   string
+	CustomerName string
+	Currency     string
+	Total        decimal.Decimal
+	AuditedAt    time.Time
+}
+
+// InvoiceIssued describes a blue invoice issued by the simulated e-invoice
+// service.
+type InvoiceIssued struct {
+	SerialNo       string
+	InvoiceNo      string
+	ContractNo     string
+	BuyerName      string
+	Currency       string
+	TotalInclusive decimal.Decimal
+	IssuedAt       time.Time
+}
+
+// World receives business events from one simulator so another can react,
+// the way real customers pay after they sign and after they are invoiced.
+// The simulated bank implements it. Implementations must be idempotent on
+// the order or invoice number, because a simulator may report an event
+// again after a restart.
+type World interface {
+	SalesOrderAudited(ctx context.Context, event SalesOrderAudited) error
+	InvoiceIssued(ctx context.Context, event InvoiceIssued) error
+}
+
+// NopWorld ignores every event.
+type NopWorld struct{}
+
+func (NopWorld) SalesOrderAudited(context.Context, SalesOrderAudited) error { return nil }
+func (NopWorld) InvoiceIssued(context.Context, InvoiceIssued) error         { return nil }
