@@ -1,0 +1,455 @@
+// Package config loads ordo's configuration: a YAML file whose every key
+// has a default, so `ordo dev` runs with no file at all. Unknown keys, wrong
+// types and impossible values are rejected with the key's path.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of an ordo process.
+type Config struct {
+	// Currency is the ISO 4217 code of amounts in imported CRM data.
+	Currency string `yaml:"currency"`
+	// TaskQueue is the Temporal task queue ordo's worker polls.
+	TaskQueue string     `yaml:"task_queue"`
+	Temporal  Temporal   `yaml:"temporal"`
+	Database  Database   `yaml:"database"`
+	API       API        `yaml:"api"`
+	Tax       Tax        `yaml:"tax"`
+	Invoice   Invoice    `yaml:"invoice"`
+	Payment   Payment    `yaml:"payment"`
+	Chain     Chain      `yaml:"chain"`
+	Worker    Worker     `yaml:"worker"`
+	ERP       ERP        `yaml:"erp"`
+	EInvoice  EInvoice   `yaml:"einvoice"`
+	Bank      Bank       `yaml:"bank"`
+	Sim       Simulators `yaml:"simulators"`
+	Log       Log        `yaml:"log"`
+}
+
+// Temporal selects the Temporal cluster. `ordo dev` starts its own.
+type Temporal struct {
+	Address   string `yaml:"address"`
+	Namespace string `yaml:"namespace"`
+	// SearchAttributes sets OrdoState and related attributes on workflows,
+	// which needs them registered on the namespace; ordo dev registers
+	// them, an existing cluster needs `ordo temporal setup` once.
+	SearchAttributes bool `yaml:"search_attributes"`
+}
+
+// Database selects ordo's own database.
+type Database struct {
+	// Driver is "sqlite" or "postgres".
+	Driver string `yaml:"driver"`
+	// DSN is the PostgreSQL connection string, or the SQLite file path.
+	// Empty with sqlite means ordo.db in the data dir.
+	DSN string `yaml:"dsn"`
+	// MaxConns bounds the connection pool.
+	MaxConns int `yaml:"max_conns"`
+}
+
+// API configures ordo's HTTP API.
+type API struct {
+	Address string `yaml:"address"`
+	// Token, when set, is required as "Authorization: Bearer <token>" on
+	// every call except signed webhooks and health checks. Prefer
+	// TokenFile or ORDO_API_TOKEN over writing it here.
+	Token     string `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
+	// WebhookSecret verifies HMAC signatures on inbound events. Prefer
+	// WebhookSecretFile or ORDO_WEBHOOK_SECRET.
+	WebhookSecret     string `yaml:"webhook_secret"`
+	WebhookSecretFile string `yaml:"webhook_secret_file"`
+	// WebhookTolerance is how far a signed timestamp may be from now.
+	WebhookTolerance time.Duration `yaml:"webhook_tolerance"`
+	// PublicURL is how people reach the API, used in links.
+	PublicURL string `yaml:"public_url"`
+}
+
+// TaxRate is a VAT rate in force from a date until the next entry of the
+// same category starts.
+type TaxRate struct {
+	Category string          `yaml:"category"`
+	Rate     decimal.Decimal `yaml:"rate"`
+	From     Date            `yaml:"from"`
+}
+
+// ProductTax maps a product to its tax classification code (税收分类编码)
+// and rate category.
+type ProductTax struct {
+	Code     string `yaml:"code"`
+	Category string `yaml:"category"`
+	// InvoiceName is the goods name printed on the invoice.
+	InvoiceName string `yaml:"invoice_name"`
+	Unit        string `yaml:"unit"`
+}
+
+// Tax holds dated VAT rates and per-product classification.
+type Tax struct {
+	Rates []TaxRate `yaml:"rates"`
+	// Products maps CRM product names to tax data; "default" applies to
+	// products without an entry.
+	Products map[string]ProductTax `yaml:"products"`
+}
+
+// Invoice configures issued invoices.
+type Invoice struct {
+	// Kind is "81" (special) or "82" (ordinary).
+	Kind        string `yaml:"kind"`
+	SellerName  string `yaml:"seller_name"`
+	SellerTaxID string `yaml:"seller_tax_id"`
+}
+
+// Instalment is one entry of the default payment plan.
+type Instalment struct {
+	Label string `yaml:"label"`
+	// Trigger is "signing" or "delivery": when the instalment falls due.
+	Trigger string          `yaml:"trigger"`
+	Ratio   decimal.Decimal `yaml:"ratio"`
+}
+
+// Payment configures payment plans and receipt matching.
+type Payment struct {
+	Plan []Instalment `yaml:"plan"`
+	// PollInterval is how often the bank statement is read.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// PageSize is the number of statement lines read per call.
+	PageSize int `yaml:"page_size"`
+}
+
+// Chain tunes the contract-to-cash workflow.
+type Chain struct {
+	// ProductionPollInitial and ProductionPollMax bound the backoff between
+	// checks of a production order's status, used when no callback arrives.
+	ProductionPollInitial time.Duration `yaml:"production_poll_initial"`
+	ProductionPollMax     time.Duration `yaml:"production_poll_max"`
+	InvoicePollInitial    time.Duration `yaml:"invoice_poll_initial"`
+	InvoicePollMax        time.Duration `yaml:"invoice_poll_max"`
+	// ActivityTimeout bounds one attempt of a call to an outside system.
+	ActivityTimeout time.Duration `yaml:"activity_timeout"`
+	// RetryMaxAttempts bounds retries of a retryable failure before the
+	// chain parks for a person.
+	RetryMaxAttempts int           `yaml:"retry_max_attempts"`
+	RetryMaxInterval time.Duration `yaml:"retry_max_interval"`
+}
+
+// Worker sizes the Temporal worker.
+type Worker struct {
+	MaxConcurrentActivities    int `yaml:"max_concurrent_activities"`
+	MaxConcurrentWorkflowTasks int `yaml:"max_concurrent_workflow_tasks"`
+	ActivityPollers            int `yaml:"activity_pollers"`
+	WorkflowPollers            int `yaml:"workflow_pollers"`
+	MaxCachedWorkflows         int `yaml:"max_cached_workflows"`
+}
+
+// Credential is a secret given directly, by environment variable or by
+// file. Env and File are preferred, so secrets stay out of the YAML.
+type Credential struct {
+	Value string `yaml:"value"`
+	Env   string `yaml:"env"`
+	File  string `yaml:"file"`
+}
+
+// ERP selects and configures the ERP connector.
+type ERP struct {
+	// Connector is a registered connector id, e.g. "kingdee".
+	Connector string        `yaml:"connector"`
+	BaseURL   string        `yaml:"base_url"`
+	AcctID    string        `yaml:"acct_id"`
+	User      string        `yaml:"user"`
+	Password  Credential    `yaml:"password"`
+	AppID     string        `yaml:"app_id"`
+	AppSecret Credential    `yaml:"app_secret"`
+	Timeout   time.Duration `yaml:"timeout"`
+	MaxConns  int           `yaml:"max_conns"`
+}
+
+// EInvoice configures the e-invoice service connector.
+type EInvoice struct {
+	BaseURL   string        `yaml:"base_url"`
+	AppKey    string        `yaml:"app_key"`
+	AppSecret Credential    `yaml:"app_secret"`
+	Timeout   time.Duration `yaml:"timeout"`
+	MaxConns  int           `yaml:"max_conns"`
+}
+
+// Bank configures the bank statement connector.
+type Bank struct {
+	BaseURL      string        `yaml:"base_url"`
+	AccountNo    string        `yaml:"account_no"`
+	ClientID     string        `yaml:"client_id"`
+	ClientSecret Credential    `yaml:"client_secret"`
+	Timeout      time.Duration `yaml:"timeout"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Date is a calendar day written as YYYY-MM-DD in YAML.
+type Date struct {
+	time.Time
+}
+
+// UnmarshalYAML reads YYYY-MM-DD.
+func (d *Date) UnmarshalYAML(node *yaml.Node) error {
+	parsed, err := time.Parse(time.DateOnly, node.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: invalid date %q: use YYYY-MM-DD", node.Line, node.Value)
+	}
+	d.Time = parsed
+	return nil
+}
+
+// MarshalYAML writes YYYY-MM-DD.
+func (d Date) MarshalYAML() (any, error) {
+	return d.Format(time.DateOnly), nil
+}
+
+// Load reads the YAML file at path over the defaults. An empty path
+// returns the defaults. Environment overrides are applied after the file.
+func Load(path string) (*Config, error) {
+	cfg := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read config %s: %w", path, err)
+		}
+		decoder := yaml.NewDecoder(bytes.NewReader(data))
+		decoder.KnownFields(true)
+		if err := decoder.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	applyEnv(cfg)
+	if err := cfg.Validate(); err != nil {
+		if path == "" {
+			return nil, err
+		}
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+func applyEnv(cfg *Config) {
+	if v := os.Getenv("ORDO_TEMPORAL_ADDRESS"); v != "" {
+		cfg.Temporal.Address = v
+	}
+	if v := os.Getenv("ORDO_DATABASE_DSN"); v != "" {
+		cfg.Database.DSN = v
+	}
+	if v := os.Getenv("ORDO_DATABASE_DRIVER"); v != "" {
+		cfg.Database.Driver = v
+	}
+	if v := os.Getenv("ORDO_API_TOKEN"); v != "" {
+		cfg.API.Token = v
+	}
+	if v := os.Getenv("ORDO_WEBHOOK_SECRET"); v != "" {
+		cfg.API.WebhookSecret = v
+	}
+}
+
+// Resolve returns the secret from Value, the environment variable Env or
+// the file File, in that order. Trailing newlines of files are removed.
+func (c Credential) Resolve() (string, error) {
+	switch {
+	case c.Value != "":
+		return c.Value, nil
+	case c.Env != "":
+		v, ok := os.LookupEnv(c.Env)
+		if !ok {
+			return "", fmt.Errorf("environment variable %s is not set", c.Env)
+		}
+		return v, nil
+	case c.File != "":
+		data, err := os.ReadFile(c.File)
+		if err != nil {
+			return "", fmt.Errorf("read secret file %s: %w", c.File, err)
+		}
+		return strings.TrimRight(string(data), "\r\n"), nil
+	}
+	return "", nil
+}
+
+// ValidationError lists every invalid key of a configuration.
+type ValidationError struct {
+	Problems []string
+}
+
+func (e *ValidationError) Error() string {
+	return "invalid configuration: " + strings.Join(e.Problems, "; ")
+}
+
+// Validate checks values that YAML types cannot: ranges, known names and
+// ratios that must add up.
+func (c *Config) Validate() error {
+	var problems []string
+	add := func(key, format string, args ...any) {
+		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
+	}
+
+	if len(c.Currency) != 3 || strings.ToUpper(c.Currency) != c.Currency {
+		add("currency", "%q is not an ISO 4217 code such as CNY or USD", c.Currency)
+	}
+	if c.TaskQueue == "" {
+		add("task_queue", "must not be empty")
+	}
+	switch c.Database.Driver {
+	case "sqlite", "postgres":
+	default:
+		add("database.driver", "%q is not supported: use sqlite or postgres", c.Database.Driver)
+	}
+	if c.Database.Driver == "postgres" && c.Database.DSN == "" {
+		add("database.dsn", "is required with the postgres driver")
+	}
+
+	categories := map[string]bool{}
+	for i, r := range c.Tax.Rates {
+		key := fmt.Sprintf("tax.rates[%d]", i)
+		if r.Category == "" {
+			add(key+".category", "must not be empty")
+		}
+		if r.Rate.IsNegative() || r.Rate.GreaterThanOrEqual(decimal.NewFromInt(1)) {
+			add(key+".rate", "%s is not a rate between 0 and 1 (13%% is 0.13)", r.Rate)
+		}
+		if r.From.IsZero() {
+			add(key+".from", "must be a date YYYY-MM-DD")
+		}
+		categories[r.Category] = true
+	}
+	if _, ok := c.Tax.Products["default"]; !ok {
+		add("tax.products.default", "is required for products without their own entry")
+	}
+	for _, name := range sortedKeys(c.Tax.Products) {
+		p := c.Tax.Products[name]
+		key := "tax.products." + name
+		if !isDigits(p.Code) || len(p.Code) != 19 {
+			add(key+".code", "%q is not a 19-digit tax classification code", p.Code)
+		}
+		if !categories[p.Category] {
+			add(key+".category", "%q has no entry in tax.rates", p.Category)
+		}
+		if p.InvoiceName == "" {
+			add(key+".invoice_name", "must not be empty")
+		}
+	}
+	if c.Invoice.Kind != "81" && c.Invoice.Kind != "82" {
+		add("invoice.kind", "%q is not 81 (special) or 82 (ordinary)", c.Invoice.Kind)
+	}
+
+	if len(c.Payment.Plan) == 0 {
+		add("payment.plan", "needs at least one instalment")
+	}
+	sum := decimal.Zero
+	for i, inst := range c.Payment.Plan {
+		key := fmt.Sprintf("payment.plan[%d]", i)
+		if inst.Label == "" {
+			add(key+".label", "must not be empty")
+		}
+		if inst.Trigger != "signing" && inst.Trigger != "delivery" {
+			add(key+".trigger", "%q is not signing or delivery", inst.Trigger)
+		}
+		if !inst.Ratio.IsPositive() {
+			add(key+".ratio", "%s must be above 0", inst.Ratio)
+		}
+		sum = sum.Add(inst.Ratio)
+	}
+	if len(c.Payment.Plan) > 0 && !sum.Equal(decimal.NewFromInt(1)) {
+		add("payment.plan", "ratios add up to %s, expected 1", sum)
+	}
+	if c.Payment.PollInterval <= 0 {
+		add("payment.poll_interval", "must be a positive duration such as 2s")
+	}
+	if c.Payment.PageSize <= 0 || c.Payment.PageSize > 2000 {
+		add("payment.page_size", "%d is not between 1 and 2000", c.Payment.PageSize)
+	}
+
+	positive := map[string]time.Duration{
+		"chain.production_poll_initial": c.Chain.ProductionPollInitial,
+		"chain.production_poll_max":     c.Chain.ProductionPollMax,
+		"chain.invoice_poll_initial":    c.Chain.InvoicePollInitial,
+		"chain.invoice_poll_max":        c.Chain.InvoicePollMax,
+		"chain.activity_timeout":        c.Chain.ActivityTimeout,
+		"chain.retry_max_interval":      c.Chain.RetryMaxInterval,
+		"api.webhook_tolerance":         c.API.WebhookTolerance,
+	}
+	for _, key := range sortedKeys(positive) {
+		if positive[key] <= 0 {
+			add(key, "must be a positive duration such as 5s")
+		}
+	}
+	if c.Chain.ProductionPollMax < c.Chain.ProductionPollInitial {
+		add("chain.production_poll_max", "is shorter than chain.production_poll_initial")
+	}
+	if c.Chain.InvoicePollMax < c.Chain.InvoicePollInitial {
+		add("chain.invoice_poll_max", "is shorter than chain.invoice_poll_initial")
+	}
+	if c.Chain.RetryMaxAttempts < 1 {
+		add("chain.retry_max_attempts", "must be at least 1")
+	}
+	if c.ERP.Connector == "" {
+		add("erp.connector", "must name an ERP connector, e.g. kingdee")
+	}
+
+	if len(problems) > 0 {
+		return &ValidationError{Problems: problems}
+	}
+	return nil
+}
+
+// RateFor returns the VAT rate of category in force on day.
+func (t Tax) RateFor(category string, day time.Time) (decimal.Decimal, error) {
+	var best *TaxRate
+	for i := range t.Rates {
+		r := &t.Rates[i]
+		if r.Category != category || r.From.After(day) {
+			continue
+		}
+		if best == nil || r.From.After(best.From.Time) {
+			best = r
+		}
+	}
+	if best == nil {
+		return decimal.Zero, fmt.Errorf("no VAT rate of category %q in force on %s: add one under tax.rates", category, day.Format(time.DateOnly))
+	}
+	return best.Rate, nil
+}
+
+// ProductTax returns the tax data of a product, falling back to "default".
+func (t Tax) ProductTax(product string) ProductTax {
+	if p, ok := t.Products[product]; ok {
+		return p
+	}
+	return t.Products["default"]
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,137 @@
+package config
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Simulators configures the simulated outside systems `ordo dev` starts.
+type Simulators struct {
+	// Enabled starts the simulators; ordo dev turns it on.
+	Enabled  bool        `yaml:"enabled"`
+	Kingdee  SimKingdee  `yaml:"kingdee"`
+	EInvoice SimEInvoice `yaml:"einvoice"`
+	Bank     SimBank     `yaml:"bank"`
+	// FaultRate is the probability, 0 to 1, that a simulator request fails
+	// with one of the simulator's faults.
+	FaultRate float64 `yaml:"fault_rate"`
+}
+
+// SimKingdee configures the ERP simulator.
+type SimKingdee struct {
+	Address string `yaml:"address"`
+	// ProductionDelay is how long a production order takes to complete.
+	ProductionDelay time.Duration `yaml:"production_delay"`
+	// Callback sends a signed completion callback to ordo's API.
+	Callback bool `yaml:"callback"`
+}
+
+// SimEInvoice configures the e-invoice simulator.
+type SimEInvoice struct {
+	Address    string        `yaml:"address"`
+	IssueDelay time.Duration `yaml:"issue_delay"`
+	Callback   bool          `yaml:"callback"`
+}
+
+// SimBank configures the bank simulator and the simulated customers.
+type SimBank struct {
+	Address      string        `yaml:"address"`
+	PaymentDelay time.Duration `yaml:"payment_delay"`
+}
+
+// Default returns the configuration `ordo dev` runs with when no file is
+// given: loopback addresses, SQLite, the simulators and the sample data's
+// currency.
+func Default() *Config {
+	return &Config{
+		Currency:  "USD",
+		TaskQueue: "ordo",
+		Temporal: Temporal{
+			Address:          "127.0.0.1:7233",
+			Namespace:        "default",
+			SearchAttributes: true,
+		},
+		Database: Database{Driver: "sqlite", MaxConns: 4},
+		API: API{
+			Address:          "127.0.0.1:8080",
+			WebhookTolerance: 5 * time.Minute,
+			PublicURL:        "http://127.0.0.1:8080",
+		},
+		Tax: Tax{
+			// Rates as announced by the Ministry of Finance and the State
+			// Taxation Administration (announcement 2019 No. 39): 13% for
+			// goods, 9% and 6% for some services.
+			Rates: []TaxRate{
+				{Category: "goods", Rate: decimal.RequireFromString("0.16"), From: date(2018, 5, 1)},
+				{Category: "goods", Rate: decimal.RequireFromString("0.13"), From: date(2019, 4, 1)},
+				{Category: "transport", Rate: decimal.RequireFromString("0.09"), From: date(2019, 4, 1)},
+				{Category: "services", Rate: decimal.RequireFromString("0.06"), From: date(2016, 5, 1)},
+			},
+			Products: map[string]ProductTax{
+				// NOTE: the sample catalogue has no official classification
+				// codes. This code is a placeholder of the right shape; a site
+				// sets each product's code from the tax authority's catalogue.
+				"default": {Code: "1090511990000000000", Category: "goods", InvoiceName: "计算机设备", Unit: "台"},
+			},
+		},
+		Invoice: Invoice{Kind: "82", SellerName: "ordo 演示公司", SellerTaxID: "91310000MA1FL00000"},
+		Payment: Payment{
+			Plan: []Instalment{
+				{Label: "advance", Trigger: "signing", Ratio: decimal.RequireFromString("0.3")},
+				{Label: "balance", Trigger: "delivery", Ratio: decimal.RequireFromString("0.7")},
+			},
+			PollInterval: 2 * time.Second,
+			PageSize:     500,
+		},
+		Chain: Chain{
+			ProductionPollInitial: 10 * time.Second,
+			ProductionPollMax:     30 * time.Minute,
+			InvoicePollInitial:    5 * time.Second,
+			InvoicePollMax:        10 * time.Minute,
+			ActivityTimeout:       30 * time.Second,
+			RetryMaxAttempts:      8,
+			RetryMaxInterval:      time.Minute,
+		},
+		Worker: Worker{
+			MaxConcurrentActivities:    200,
+			MaxConcurrentWorkflowTasks: 100,
+			ActivityPollers:            8,
+			WorkflowPollers:            8,
+			MaxCachedWorkflows:         10000,
+		},
+		ERP: ERP{
+			Connector: "kingdee",
+			BaseURL:   "http://127.0.0.1:8091/k3cloud/",
+			AcctID:    "ordo-demo",
+			User:      "ordo",
+			Password:  Credential{Value: "ordo-dev-password"},
+			Timeout:   15 * time.Second,
+			MaxConns:  64,
+		},
+		EInvoice: EInvoice{
+			BaseURL:   "http://127.0.0.1:8092",
+			AppKey:    "ordo-dev",
+			AppSecret: Credential{Value: "ordo-dev-einvoice-secret"},
+			Timeout:   15 * time.Second,
+			MaxConns:  64,
+		},
+		Bank: Bank{
+			BaseURL:      "http://127.0.0.1:8093",
+			AccountNo:    "31050161373600000001",
+			ClientID:     "ordo-dev",
+			ClientSecret: Credential{Value: "ordo-dev-bank-secret"},
+			Timeout:      15 * time.Second,
+		},
+		Sim: Simulators{
+			Kingdee:  SimKingdee{Address: "127.0.0.1:8091", ProductionDelay: 3 * time.Second, Callback: true},
+			EInvoice: SimEInvoice{Address: "127.0.0.1:8092", IssueDelay: time.Second, Callback: true},
+			Bank:     SimBank{Address: "127.0.0.1:8093", PaymentDelay: 2 * time.Second},
+		},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}
+
+func date(year int, month time.Month, day int) Date {
+	return Date{time.Date(year, month, day, 0, 0, 0, 0, time.UTC)}
+}
