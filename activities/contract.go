@@ -17,10 +17,11 @@ import (
 
 // ContractActivities are the side effects of the contract-to-cash chain.
 type ContractActivities struct {
-	ERP      connectors.ERP
-	EInvoice connectors.EInvoice
-	Store    *store.Store
-	Logger   *logrus.Logger
+	ERP       connectors.ERP
+	EInvoice  connectors.EInvoice
+	Store     *store.Store
+	Invoicing InvoiceRules
+	Logger    *logrus.Logger
 }
 
 // StepResult is what an ERP step created or found.

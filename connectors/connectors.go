@@ -183,12 +183,12 @@ type InvoiceLine struct {
 // InvoiceRequest asks the e-invoice service to issue a blue invoice.
 type InvoiceRequest struct {
 	// SerialNo is the request's idempotency key.
-	SerialNo   string `json:"serial_no"`
-	ContractNo string `json:"contract_no"`
-	Kind       string `json:"kind"`
-	BuyerName  string `json:"buyer_name"`
-	BuyerTaxID string `json:"buyer_tax_id,omitempty"`
-	Currency   string `json:"currency"`
+	SerialNo   string        `json:"serial_no"`
+	ContractNo string        `json:"contract_no"`
+	Kind       string        `json:"kind"`
+	BuyerName  string        `json:"buyer_name"`
+	BuyerTaxID string        `json:"buyer_tax_id,omitempty"`
+	Currency   string        `json:"currency"`
 	Lines      []InvoiceLine `json:"lines"`
 	// TotalAmount, TotalTax and TotalInclusive equal the sums over Lines.
 	TotalAmount    decimal.Decimal `json:"total_amount"`

@@ -8,7 +8,6 @@ import (
 
 	"github.com/ordo-project/ordo/activities"
 	"github.com/ordo-project/ordo/connectors"
-	"github.com/ordo-project/ordo/internal/money"
 	"github.com/ordo-project/ordo/internal/numbering"
 	"github.com/ordo-project/ordo/internal/store"
 )
@@ -128,24 +127,14 @@ func (c *contractChain) redLetter() error {
 	return nil
 }
 
-// invoiceRequest builds the blue invoice of the contract: one line whose
-// amount and tax are rounded per line, and a header equal to the line sums.
-func (c *contractChain) invoiceRequest(serial string) connectors.InvoiceRequest {
+// prepareInvoiceInput describes the blue invoice in the contract's terms;
+// PrepareInvoice applies the rates in force on the invoice date.
+func (c *contractChain) prepareInvoiceInput(serial string) activities.PrepareInvoiceInput {
 	p := c.in.Product
-	amount, tax := money.TaxFromInclusive(c.in.Total, p.TaxRate)
-	unitPrice := amount
-	if p.Quantity.IsPositive() {
-		unitPrice = amount.DivRound(p.Quantity, 13)
-	}
-	line := connectors.InvoiceLine{
-		Name: p.InvoiceName, TaxCode: p.TaxCode, Unit: p.Unit, Quantity: p.Quantity,
-		UnitPrice: unitPrice, Amount: amount, TaxRate: p.TaxRate, Tax: tax,
-	}
-	return connectors.InvoiceRequest{
+	return activities.PrepareInvoiceInput{
 		SerialNo: serial, ContractNo: c.in.ContractNo, Kind: c.in.Invoice.Kind,
-		BuyerName: c.in.Customer.Name, BuyerTaxID: c.in.Invoice.BuyerTaxID, Currency: c.in.Currency,
-		Lines:       []connectors.InvoiceLine{line},
-		TotalAmount: amount, TotalTax: tax, TotalInclusive: amount.Add(tax),
-		Remark: "合同 " + c.in.ContractNo,
+		BuyerName: c.in.Customer.Name, BuyerTaxID: c.in.Invoice.BuyerTaxID,
+		Currency: c.in.Currency, Total: c.in.Total, Lines: c.orderLines(),
+		InvoiceName: p.InvoiceName, Unit: p.Unit, ProductName: p.Name,
 	}
 }

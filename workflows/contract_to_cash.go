@@ -599,9 +599,15 @@ func (c *contractChain) invoice() error {
 	for {
 		serial := c.invoiceSerial()
 		if docs.Invoice == nil || docs.Invoice.SerialNo != serial {
-			request := c.invoiceRequest(serial)
+			var request connectors.InvoiceRequest
 			var invoice connectors.Invoice
 			err := c.attempt(activities.StepInvoice, false, func() error {
+				if request.SerialNo != serial {
+					if err := workflow.ExecuteActivity(c.actCtx, c.acts.PrepareInvoice,
+						c.prepareInvoiceInput(serial)).Get(c.actCtx, &request); err != nil {
+						return err
+					}
+				}
 				return workflow.ExecuteActivity(c.actCtx, c.acts.IssueInvoice,
 					activities.InvoiceInput{Request: request}).Get(c.actCtx, &invoice)
 			})

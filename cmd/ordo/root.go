@@ -1,6 +1,8 @@
 package main
 
 import (
+	_ "time/tzdata" // Asia/Shanghai and other zones on minimal images
+
 	"github.com/spf13/cobra"
 )
 
@@ -11,6 +13,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newDevCommand())
+	root.AddCommand(newDevCommand(), newServeCommand(), newImportCommand(), newContractCommand(),
+		newAttentionCommand(), newReceiptCommand(), newStatusCommand())
 	return root
 }

@@ -83,6 +83,9 @@ type Starter struct {
 
 	kick chan struct{}
 	once sync.Once
+	// pass serialises passes, so the background loop and an import do not
+	// start the same contracts at once.
+	pass sync.Mutex
 }
 
 func (s *Starter) init() {
@@ -120,6 +123,14 @@ func (s *Starter) Run(ctx context.Context, interval time.Duration) {
 // many it started. A workflow that exists already counts as started, so the
 // pass is safe to repeat.
 func (s *Starter) StartPending(ctx context.Context) (int, error) {
+	return s.StartPendingWithProgress(ctx, nil)
+}
+
+// StartPendingWithProgress is StartPending that reports the running count
+// after each batch.
+func (s *Starter) StartPendingWithProgress(ctx context.Context, progress func(started int)) (int, error) {
+	s.pass.Lock()
+	defer s.pass.Unlock()
 	total := 0
 	for {
 		pending, err := s.Store.UnstartedContracts(ctx, 500)
@@ -133,6 +144,9 @@ func (s *Starter) StartPending(ctx context.Context) (int, error) {
 		total += len(started)
 		if markErr := s.Store.MarkWorkflowsStarted(ctx, started, time.Now()); markErr != nil {
 			return total, markErr
+		}
+		if progress != nil {
+			progress(total)
 		}
 		if err != nil {
 			return total, err

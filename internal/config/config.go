@@ -109,6 +109,39 @@ type Invoice struct {
 	Kind        string `yaml:"kind"`
 	SellerName  string `yaml:"seller_name"`
 	SellerTaxID string `yaml:"seller_tax_id"`
+	// ExchangeRates convert contracts in other currencies into CNY, the
+	// currency of every VAT invoice. Each rate applies from its date until
+	// the next entry of the same currency.
+	ExchangeRates []ExchangeRate `yaml:"exchange_rates"`
+}
+
+// ExchangeRate is the CNY price of one unit of Currency from a date on.
+type ExchangeRate struct {
+	Currency string          `yaml:"currency"`
+	Rate     decimal.Decimal `yaml:"rate"`
+	From     Date            `yaml:"from"`
+}
+
+// RateFor returns the CNY price of one unit of currency on day; CNY itself
+// is 1.
+func (inv Invoice) RateFor(currency string, day time.Time) (decimal.Decimal, error) {
+	if currency == "CNY" {
+		return decimal.NewFromInt(1), nil
+	}
+	var best *ExchangeRate
+	for i := range inv.ExchangeRates {
+		r := &inv.ExchangeRates[i]
+		if r.Currency != currency || r.From.After(day) {
+			continue
+		}
+		if best == nil || r.From.After(best.From.Time) {
+			best = r
+		}
+	}
+	if best == nil {
+		return decimal.Zero, fmt.Errorf("no %s exchange rate in force on %s: add one under invoice.exchange_rates", currency, day.Format(time.DateOnly))
+	}
+	return best.Rate, nil
 }
 
 // Instalment is one entry of the default payment plan.
@@ -164,9 +197,12 @@ type Credential struct {
 // ERP selects and configures the ERP connector.
 type ERP struct {
 	// Connector is a registered connector id, e.g. "kingdee".
-	Connector string        `yaml:"connector"`
-	BaseURL   string        `yaml:"base_url"`
-	AcctID    string        `yaml:"acct_id"`
+	Connector string `yaml:"connector"`
+	BaseURL   string `yaml:"base_url"`
+	AcctID    string `yaml:"acct_id"`
+	// OrgNumber is the organisation (FNumber) that sells, produces, ships
+	// and settles.
+	OrgNumber string        `yaml:"org_number"`
 	User      string        `yaml:"user"`
 	Password  Credential    `yaml:"password"`
 	AppID     string        `yaml:"app_id"`
@@ -348,6 +384,18 @@ func (c *Config) Validate() error {
 	}
 	if c.Invoice.Kind != "81" && c.Invoice.Kind != "82" {
 		add("invoice.kind", "%q is not 81 (special) or 82 (ordinary)", c.Invoice.Kind)
+	}
+	for i, r := range c.Invoice.ExchangeRates {
+		key := fmt.Sprintf("invoice.exchange_rates[%d]", i)
+		if len(r.Currency) != 3 || strings.ToUpper(r.Currency) != r.Currency {
+			add(key+".currency", "%q is not an ISO 4217 code such as USD", r.Currency)
+		}
+		if !r.Rate.IsPositive() {
+			add(key+".rate", "%s must be above 0 (CNY per unit of the currency)", r.Rate)
+		}
+		if r.From.IsZero() {
+			add(key+".from", "must be a date YYYY-MM-DD")
+		}
 	}
 
 	if len(c.Payment.Plan) == 0 {

@@ -63,6 +63,7 @@ func Default() *Config {
 			// Taxation Administration (announcement 2019 No. 39): 13% for
 			// goods, 9% and 6% for some services.
 			Rates: []TaxRate{
+				{Category: "goods", Rate: decimal.RequireFromString("0.17"), From: date(1994, 1, 1)},
 				{Category: "goods", Rate: decimal.RequireFromString("0.16"), From: date(2018, 5, 1)},
 				{Category: "goods", Rate: decimal.RequireFromString("0.13"), From: date(2019, 4, 1)},
 				{Category: "transport", Rate: decimal.RequireFromString("0.09"), From: date(2019, 4, 1)},
@@ -75,7 +76,12 @@ func Default() *Config {
 				"default": {Code: "1090511990000000000", Category: "goods", InvoiceName: "计算机设备", Unit: "台"},
 			},
 		},
-		Invoice: Invoice{Kind: "82", SellerName: "ordo 演示公司", SellerTaxID: "91310000MA1FL00000"},
+		Invoice: Invoice{
+			Kind: "82", SellerName: "ordo 演示公司", SellerTaxID: "91310000MA1FL00000",
+			// NOTE: a sample rate so the USD demo data can be invoiced; a site
+			// enters the central parity rates its finance team books with.
+			ExchangeRates: []ExchangeRate{{Currency: "USD", Rate: decimal.RequireFromString("7.1"), From: date(2015, 1, 1)}},
+		},
 		Payment: Payment{
 			Plan: []Instalment{
 				{Label: "advance", Trigger: "signing", Ratio: decimal.RequireFromString("0.3")},
@@ -104,6 +110,7 @@ func Default() *Config {
 			Connector: "kingdee",
 			BaseURL:   "http://127.0.0.1:8091/k3cloud/",
 			AcctID:    "ordo-demo",
+			OrgNumber: "100",
 			User:      "ordo",
 			Password:  Credential{Value: "ordo-dev-password"},
 			Timeout:   15 * time.Second,

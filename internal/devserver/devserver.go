@@ -101,7 +101,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Retention = 30 * 24 * time.Hour
 	}
 	if cfg.SQLiteConnections <= 0 {
-		cfg.SQLiteConnections = 4
+		cfg.SQLiteConnections = 1
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = logging.Discard()

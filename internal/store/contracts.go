@@ -11,26 +11,33 @@ import (
 	"github.com/uptrace/bun"
 )
 
+// InsertContract inserts a contract and its payment plan. It returns
+// false without changing anything when the contract number or the
+// opportunity id exists already. Pass a transaction to make both one write.
+func InsertContract(ctx context.Context, db bun.IDB, contract *Contract, plan []PaymentInstalment) (bool, error) {
+	res, err := db.NewInsert().Model(contract).On("CONFLICT DO NOTHING").Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("insert contract %s: %w", contract.ContractNo, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	if len(plan) > 0 {
+		if _, err := db.NewInsert().Model(&plan).Exec(ctx); err != nil {
+			return false, fmt.Errorf("insert payment plan of %s: %w", contract.ContractNo, err)
+		}
+	}
+	return true, nil
+}
+
 // CreateContract inserts a contract and its payment plan in one
-// transaction. It returns false without changing anything when the
-// contract number exists already.
+// transaction; see InsertContract.
 func (s *Store) CreateContract(ctx context.Context, contract *Contract, plan []PaymentInstalment) (bool, error) {
 	created := false
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewInsert().Model(contract).On("CONFLICT (contract_no) DO NOTHING").Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("insert contract %s: %w", contract.ContractNo, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		created = true
-		if len(plan) > 0 {
-			if _, err := tx.NewInsert().Model(&plan).Exec(ctx); err != nil {
-				return fmt.Errorf("insert payment plan of %s: %w", contract.ContractNo, err)
-			}
-		}
-		return nil
+		var err error
+		created, err = InsertContract(ctx, tx, contract, plan)
+		return err
 	})
 	return created, err
 }
@@ -133,13 +140,13 @@ func RecordStep(ctx context.Context, db bun.IDB, step *ContractStep) error {
 		On("CONFLICT (contract_no, step) DO UPDATE").
 		Set("seq = EXCLUDED.seq").
 		Set("state = EXCLUDED.state").
-		Set("external_no = CASE WHEN EXCLUDED.external_no <> '' THEN EXCLUDED.external_no ELSE contract_steps.external_no END").
-		Set("external_id = CASE WHEN EXCLUDED.external_id <> '' THEN EXCLUDED.external_id ELSE contract_steps.external_id END").
-		Set("amount = COALESCE(EXCLUDED.amount, contract_steps.amount)").
-		Set("attempts = CASE WHEN EXCLUDED.attempts > contract_steps.attempts THEN EXCLUDED.attempts ELSE contract_steps.attempts END").
+		Set("external_no = CASE WHEN EXCLUDED.external_no <> '' THEN EXCLUDED.external_no ELSE ?TableAlias.external_no END").
+		Set("external_id = CASE WHEN EXCLUDED.external_id <> '' THEN EXCLUDED.external_id ELSE ?TableAlias.external_id END").
+		Set("amount = COALESCE(EXCLUDED.amount, ?TableAlias.amount)").
+		Set("attempts = CASE WHEN EXCLUDED.attempts > ?TableAlias.attempts THEN EXCLUDED.attempts ELSE ?TableAlias.attempts END").
 		Set("detail = EXCLUDED.detail").
-		Set("started_at = COALESCE(contract_steps.started_at, EXCLUDED.started_at)").
-		Set("finished_at = COALESCE(contract_steps.finished_at, EXCLUDED.finished_at)").
+		Set("started_at = COALESCE(?TableAlias.started_at, EXCLUDED.started_at)").
+		Set("finished_at = COALESCE(?TableAlias.finished_at, EXCLUDED.finished_at)").
 		Set("updated_at = EXCLUDED.updated_at").
 		Exec(ctx)
 	if err != nil {
@@ -347,4 +354,13 @@ func (s *Store) AccountsByName(ctx context.Context, names []string) (map[string]
 		result[accounts[i].Name] = &accounts[i]
 	}
 	return result, nil
+}
+
+// CountOpenAttention returns the number of unresolved attention items.
+func (s *Store) CountOpenAttention(ctx context.Context) (int, error) {
+	n, err := s.DB.NewSelect().Model((*AttentionItem)(nil)).Where("resolved_at IS NULL").Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count open attention items: %w", err)
+	}
+	return int(n), nil
 }

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ordo-project/ordo/internal/api"
+	"github.com/ordo-project/ordo/internal/store"
+)
+
+func newAttentionCommand() *cobra.Command {
+	flags := &clientFlags{}
+	var all bool
+	var kind string
+	cmd := &cobra.Command{
+		Use:   "attention",
+		Short: "List what needs a person: parked chains, unmatched receipts, over-payments and refunds",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			query := url.Values{}
+			if all {
+				query.Set("all", "true")
+			}
+			if kind != "" {
+				query.Set("kind", kind)
+			}
+			var answer struct {
+				Items []store.AttentionItem `json:"items"`
+			}
+			if err := flags.client().Get(cmd.Context(), "/api/v1/attention", query, &answer); err != nil {
+				return err
+			}
+			if flags.json {
+				return printJSON(cmd.OutOrStdout(), answer)
+			}
+			loc, err := flags.location()
+			if err != nil {
+				return err
+			}
+			if len(answer.Items) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "Nothing needs attention.")
+				return nil
+			}
+			table := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(table, "ID\tKIND\tCONTRACT\tSINCE\tSTATUS\tMESSAGE")
+			for _, item := range answer.Items {
+				status := "open"
+				if item.ResolvedAt != nil {
+					status = "resolved"
+				}
+				fmt.Fprintf(table, "%d\t%s\t%s\t%s\t%s\t%s\n", item.ID, item.Kind, dash(item.ContractNo),
+					formatTime(&item.CreatedAt, loc), status, item.Message)
+			}
+			return table.Flush()
+		},
+	}
+	flags.register(cmd)
+	cmd.Flags().BoolVar(&all, "all", false, "include resolved items")
+	cmd.Flags().StringVar(&kind, "kind", "", "only this kind: chain_parked, unmatched_receipt, overpayment, refund_due or allocation_undeliverable")
+	return cmd
+}
+
+func newReceiptCommand() *cobra.Command {
+	flags := &clientFlags{}
+	cmd := &cobra.Command{
+		Use:   "receipt",
+		Short: "List bank receipts and assign unmatched ones to contracts",
+	}
+	flags.register(cmd)
+	var status string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List bank statement lines, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			query := url.Values{}
+			if status != "" {
+				query.Set("status", status)
+			}
+			var answer struct {
+				Lines []store.BankLine `json:"lines"`
+			}
+			if err := flags.client().Get(cmd.Context(), "/api/v1/bank-lines", query, &answer); err != nil {
+				return err
+			}
+			if flags.json {
+				return printJSON(cmd.OutOrStdout(), answer)
+			}
+			table := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(table, "LINE\tDATE\tAMOUNT\tPAYER\tREMARK\tSTATUS\tNOTE")
+			for _, l := range answer.Lines {
+				fmt.Fprintf(table, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.LineID, l.BusinessDate, l.AmountText, l.PayerName,
+					dash(l.Remark), l.Status, l.Note)
+			}
+			return table.Flush()
+		},
+	}
+	list.Flags().StringVar(&status, "status", "", "only lines with this status: matched, unmatched or ignored")
+	var by string
+	assign := &cobra.Command{
+		Use:   "assign LINE_ID CONTRACT_NO",
+		Short: "Allocate an unmatched bank line to a contract",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var allocation store.Allocation
+			if err := flags.client().Post(cmd.Context(), "/api/v1/bank-lines/"+url.PathEscape(args[0])+"/assign",
+				api.AssignRequest{ContractNo: args[1], By: by}, &allocation); err != nil {
+				return err
+			}
+			if flags.json {
+				return printJSON(cmd.OutOrStdout(), allocation)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Allocated %s of line %s to %s; the chain receives it within seconds.\n",
+				allocation.Amount.StringFixed(2), allocation.LineID, allocation.ContractNo)
+			return nil
+		},
+	}
+	assign.Flags().StringVar(&by, "by", currentUser(), "who decides, recorded with the allocation")
+	cmd.AddCommand(list, assign)
+	return cmd
+}
+
+func newStatusCommand() *cobra.Command {
+	flags := &clientFlags{}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Count contracts by state and open attention items",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var summary api.Summary
+			if err := flags.client().Get(cmd.Context(), "/api/v1/summary", nil, &summary); err != nil {
+				return err
+			}
+			if flags.json {
+				return printJSON(cmd.OutOrStdout(), summary)
+			}
+			table := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(table, "STATE\tCONTRACTS")
+			for _, c := range summary.Contracts {
+				fmt.Fprintf(table, "%s\t%d\n", c.State, c.Count)
+			}
+			fmt.Fprintf(table, "total\t%d\n", summary.Total)
+			if err := table.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "\nOpen attention items: %d\n", summary.OpenAttention)
+			return nil
+		},
+	}
+	flags.register(cmd)
+	return cmd
+}

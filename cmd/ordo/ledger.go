@@ -1,0 +1,37 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ordo-project/ordo/internal/simulators"
+)
+
+func newDevLedgerCommand() *cobra.Command {
+	flags := &clientFlags{}
+	cmd := &cobra.Command{
+		Use:   "ledger",
+		Short: "Count the documents the simulators created, per kind, with contracts that got more than one",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var answer struct {
+				Kinds []simulators.KindCount `json:"kinds"`
+			}
+			if err := flags.client().Get(cmd.Context(), "/api/v1/dev/ledger", nil, &answer); err != nil {
+				return err
+			}
+			if flags.json {
+				return printJSON(cmd.OutOrStdout(), answer)
+			}
+			table := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(table, "SYSTEM\tKIND\tDOCUMENTS\tCONTRACTS\tCONTRACTS WITH DUPLICATES")
+			for _, k := range answer.Kinds {
+				fmt.Fprintf(table, "%s\t%s\t%d\t%d\t%d\n", k.System, k.Kind, k.Documents, k.Contracts, k.Duplicated)
+			}
+			return table.Flush()
+		},
+	}
+	flags.register(cmd)
+	return cmd
+}

@@ -1,0 +1,280 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/ordo-project/ordo/internal/store"
+	"github.com/ordo-project/ordo/workflows"
+)
+
+// ContractView is the whole chain of one contract.
+type ContractView struct {
+	Contract    *store.Contract           `json:"contract"`
+	Steps       []store.ContractStep      `json:"steps"`
+	Instalments []store.PaymentInstalment `json:"instalments"`
+	Allocations []store.Allocation        `json:"allocations"`
+	Attention   []store.AttentionItem     `json:"attention"`
+	// Live is the workflow's own status, when the workflow answered.
+	Live *workflows.ChainStatus `json:"live,omitempty"`
+	// LiveError explains why Live is missing.
+	LiveError string `json:"live_error,omitempty"`
+}
+
+func (s *Server) showContract(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	no := r.PathValue("no")
+	contract, err := s.Store.GetContract(ctx, no)
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	view := ContractView{Contract: contract}
+	if view.Steps, err = s.Store.ContractSteps(ctx, no); err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	if view.Instalments, err = s.Store.Instalments(ctx, no); err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	if view.Allocations, err = s.Store.ContractAllocations(ctx, no); err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	if view.Attention, err = s.Store.ListAttention(ctx, store.AttentionFilter{ContractNo: no, Limit: 50}); err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	if r.URL.Query().Get("live") != "false" && contract.WorkflowStartedAt != nil {
+		queryCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		encoded, qerr := s.Temporal.QueryWorkflow(queryCtx, contract.WorkflowID, "", workflows.QueryStatus)
+		if qerr == nil {
+			var live workflows.ChainStatus
+			if qerr = encoded.Get(&live); qerr == nil {
+				view.Live = &live
+			}
+		}
+		if qerr != nil {
+			view.LiveError = qerr.Error()
+		}
+	}
+	writeJSON(w, http.StatusOK, view)
+}
+
+// ContractList is one page of contracts.
+type ContractList struct {
+	Contracts []store.Contract `json:"contracts"`
+	// Next is the value of "after" for the next page, empty on the last.
+	Next string `json:"next,omitempty"`
+}
+
+func (s *Server) listContracts(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := 100
+	if text := q.Get("limit"); text != "" {
+		n, err := strconv.Atoi(text)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, "invalid_argument", "limit must be a number from 1 to 1000")
+			return
+		}
+		limit = n
+	}
+	state := q.Get("state")
+	if state != "" && !knownState(state) {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "unknown state "+strconv.Quote(state)+
+			": use signed, scheduled, in_production, delivered, invoiced, paid, closed, needs_attention, cancelling or cancelled")
+		return
+	}
+	contracts, err := s.Store.ListContracts(r.Context(), store.ContractFilter{State: state, After: q.Get("after"), Limit: limit})
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	list := ContractList{Contracts: contracts}
+	if contracts == nil {
+		list.Contracts = []store.Contract{}
+	}
+	if len(contracts) == limit {
+		list.Next = contracts[len(contracts)-1].ContractNo
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func knownState(state string) bool {
+	switch state {
+	case store.ContractSigned, store.ContractScheduled, store.ContractInProduction, store.ContractDelivered,
+		store.ContractInvoiced, store.ContractPaid, store.ContractClosed, store.ContractNeedsAttention,
+		store.ContractCancelling, store.ContractCancelled:
+		return true
+	}
+	return false
+}
+
+// ActionRequest is the body of cancel and resume.
+type ActionRequest struct {
+	Reason string `json:"reason"`
+	By     string `json:"by"`
+}
+
+func (s *Server) cancelContract(w http.ResponseWriter, r *http.Request) {
+	var req ActionRequest
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		return
+	}
+	if req.Reason == "" {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "reason is required: say why the contract is cancelled")
+		return
+	}
+	s.signalContract(w, r, workflows.SignalCancel, workflows.CancelSignal{Reason: req.Reason, RequestedBy: orDefault(req.By, "api")})
+}
+
+func (s *Server) resumeContract(w http.ResponseWriter, r *http.Request) {
+	var req ActionRequest
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		return
+	}
+	s.signalContract(w, r, workflows.SignalResume, workflows.ResumeSignal{By: orDefault(req.By, "api"), Note: req.Reason})
+}
+
+func (s *Server) signalContract(w http.ResponseWriter, r *http.Request, signal string, arg any) {
+	ctx := r.Context()
+	no := r.PathValue("no")
+	contract, err := s.Store.GetContract(ctx, no)
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	switch contract.State {
+	case store.ContractClosed, store.ContractCancelled:
+		writeError(w, http.StatusConflict, "conflict", "contract "+no+" is "+contract.State+"; its chain has ended")
+		return
+	}
+	if signal == workflows.SignalResume && contract.State != store.ContractNeedsAttention {
+		writeError(w, http.StatusConflict, "conflict", "contract "+no+" is "+contract.State+", not needs_attention; nothing to resume")
+		return
+	}
+	err = s.Temporal.SignalWorkflow(ctx, contract.WorkflowID, "", signal, arg)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		writeError(w, http.StatusConflict, "conflict", "contract "+no+" has no running chain")
+		return
+	}
+	if err != nil {
+		s.Logger.WithError(err).WithField("contract_no", no).Error("signal to contract chain failed")
+		writeError(w, http.StatusBadGateway, "temporal_unavailable", "could not reach Temporal: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"contract_no": no, "signal": signal, "status": "accepted"})
+}
+
+// Summary counts contracts by state and open attention items.
+type Summary struct {
+	Contracts     []store.StateCount `json:"contracts"`
+	Total         int                `json:"total"`
+	OpenAttention int                `json:"open_attention"`
+}
+
+func (s *Server) summary(w http.ResponseWriter, r *http.Request) {
+	counts, err := s.Store.CountContractsByState(r.Context())
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	open, err := s.Store.CountOpenAttention(r.Context())
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	summary := Summary{Contracts: counts, OpenAttention: open}
+	if summary.Contracts == nil {
+		summary.Contracts = []store.StateCount{}
+	}
+	for _, c := range counts {
+		summary.Total += c.Count
+	}
+	writeJSON(w, http.StatusOK, summary)
+}
+
+func (s *Server) listAttention(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	items, err := s.Store.ListAttention(r.Context(), store.AttentionFilter{
+		OpenOnly: q.Get("all") != "true", Kind: q.Get("kind"), ContractNo: q.Get("contract_no"), Limit: 500,
+	})
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	if items == nil {
+		items = []store.AttentionItem{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+func (s *Server) listBankLines(w http.ResponseWriter, r *http.Request) {
+	lines, err := s.Store.ListBankLines(r.Context(), store.BankLineFilter{Status: r.URL.Query().Get("status"), Limit: 500})
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	if lines == nil {
+		lines = []store.BankLine{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"lines": lines})
+}
+
+// AssignRequest allocates an unmatched bank line to a contract.
+type AssignRequest struct {
+	ContractNo string `json:"contract_no"`
+	By         string `json:"by"`
+}
+
+func (s *Server) assignBankLine(w http.ResponseWriter, r *http.Request) {
+	var req AssignRequest
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		return
+	}
+	if req.ContractNo == "" {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "contract_no is required")
+		return
+	}
+	allocation, err := s.Store.AssignLine(r.Context(), r.PathValue("id"), req.ContractNo, orDefault(req.By, "api"))
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, allocation)
+}
+
+func orDefault(value, fallback string) string {
+	if value == "" {
+		return fallback
+	}
+	return value
+}
+
+// contractNoFromDocument recovers the contract number from a document
+// number ordo derived from it, e.g. MO-CT-1C1I7A6R.
+func contractNoFromDocument(number string) string {
+	for _, prefix := range []string{"MO-", "SO-", "DN-", "AR-", "RB-", "INV-", "RED-"} {
+		if len(number) > len(prefix) && number[:len(prefix)] == prefix {
+			rest := number[len(prefix):]
+			// Reissued invoices carry a -R<n> suffix after the contract number.
+			if i := strings.LastIndex(rest, "-R"); i > 0 && prefix == "INV-" {
+				rest = rest[:i]
+			}
+			return rest
+		}
+	}
+	return ""
+}

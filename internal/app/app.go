@@ -1,0 +1,334 @@
+// Package app assembles ordo's processes from their parts: `ordo dev`
+// (embedded Temporal server, simulators, worker and API in one process)
+// and `ordo serve` (worker and API against an existing Temporal cluster).
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/ordo-project/ordo/activities"
+	bankconnector "github.com/ordo-project/ordo/connectors/bank"
+	einvoiceconnector "github.com/ordo-project/ordo/connectors/einvoice"
+	kingdeeconnector "github.com/ordo-project/ordo/connectors/kingdee"
+	"github.com/ordo-project/ordo/internal/api"
+	"github.com/ordo-project/ordo/internal/chains"
+	"github.com/ordo-project/ordo/internal/config"
+	"github.com/ordo-project/ordo/internal/devserver"
+	"github.com/ordo-project/ordo/internal/logging"
+	"github.com/ordo-project/ordo/internal/store"
+)
+
+// Options selects what one ordo process runs.
+type Options struct {
+	Config *config.Config
+	// DataDir holds SQLite files and generated secrets.
+	DataDir string
+	// Dev starts the embedded Temporal server and the simulators.
+	Dev bool
+	// UIAddress is the Temporal Web UI address under Dev; empty disables it.
+	UIAddress string
+	// RunWorker and RunAPI select the roles; ordo dev runs both.
+	RunWorker bool
+	RunAPI    bool
+	Logger    *logrus.Logger
+	// Ready, when set, is called once every component has started.
+	Ready func(Endpoints)
+}
+
+// Endpoints are the addresses a started process serves.
+type Endpoints struct {
+	API        string
+	Temporal   string
+	TemporalUI string
+	Simulators map[string]string
+	DataDir    string
+	SecretFile string
+}
+
+// Run starts the selected components and blocks until ctx ends, then
+// stops them in reverse order.
+func Run(ctx context.Context, opts Options) (err error) {
+	cfg := opts.Config
+	logger := opts.Logger
+	var stack cleanup
+	defer func() {
+		if cerr := stack.run(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+
+	if opts.DataDir != "" {
+		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+			return fmt.Errorf("create data dir %s: %w", opts.DataDir, err)
+		}
+	}
+	endpoints := Endpoints{DataDir: opts.DataDir, Simulators: map[string]string{}}
+
+	if opts.Dev {
+		srv, err := devserver.Start(ctx, devserver.Config{
+			DataDir: opts.DataDir, FrontendAddress: cfg.Temporal.Address, UIAddress: opts.UIAddress,
+			Namespace: cfg.Temporal.Namespace, Logger: logger,
+		})
+		if err != nil {
+			return err
+		}
+		stack.push("Temporal server", srv.Stop)
+		endpoints.Temporal = srv.FrontendAddress()
+		endpoints.TemporalUI = srv.UIAddress()
+	}
+
+	st, err := openStore(ctx, cfg, opts.DataDir)
+	if err != nil {
+		return err
+	}
+	stack.push("database", st.Close)
+
+	secret, secretFile, err := webhookSecret(cfg, opts.DataDir, opts.Dev)
+	if err != nil {
+		return err
+	}
+	endpoints.SecretFile = secretFile
+
+	var sims *simulatorSet
+	if opts.Dev {
+		sims, err = startSimulators(ctx, cfg, opts.DataDir, strings.TrimRight(cfg.API.PublicURL, "/"), secret, logger)
+		if err != nil {
+			return fmt.Errorf("start simulators: %w", err)
+		}
+		stack.push("simulators", sims.Close)
+		endpoints.Simulators["kingdee"] = cfg.Sim.Kingdee.Address
+		endpoints.Simulators["einvoice"] = cfg.Sim.EInvoice.Address
+		endpoints.Simulators["bank"] = cfg.Sim.Bank.Address
+	}
+
+	temporalClient, err := client.Dial(client.Options{
+		HostPort:  cfg.Temporal.Address,
+		Namespace: cfg.Temporal.Namespace,
+		Logger:    logging.NewSDKLogger(logger.WithField(logging.KeyComponent, "temporal-client")),
+	})
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", cfg.Temporal.Address, err)
+	}
+	stack.push("Temporal client", func() error { temporalClient.Close(); return nil })
+
+	starter := &chains.Starter{Store: st, Client: temporalClient, Config: cfg, Logger: logger}
+
+	if opts.RunWorker {
+		deps, err := buildConnectors(cfg, logger)
+		if err != nil {
+			return err
+		}
+		w := newWorker(temporalClient, cfg, deps, st, logger)
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		stack.push("worker", func() error { w.Stop(); return nil })
+		if err := chains.StartBankReconciliation(ctx, temporalClient, cfg); err != nil {
+			return err
+		}
+		starterCtx, stopStarter := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); starter.Run(starterCtx, 5*time.Second) }()
+		stack.push("chain starter", func() error { stopStarter(); <-done; return nil })
+	}
+
+	if !opts.RunAPI {
+		if opts.Ready != nil {
+			opts.Ready(endpoints)
+		}
+		<-ctx.Done()
+		return nil
+	}
+	server := &api.Server{
+		Store: st, Temporal: temporalClient, Config: cfg, Logger: logger,
+		Token: cfg.API.Token, WebhookSecret: []byte(secret), Contracts: starter,
+		Extra: map[string]http.Handler{},
+	}
+	if sims != nil {
+		server.Extra["GET /api/v1/dev/ledger"] = sims.ledgerHandler()
+	}
+	listenErr := make(chan error, 1)
+	apiCtx, stopAPI := context.WithCancel(ctx)
+	defer stopAPI()
+	listener, err := listen(cfg.API.Address)
+	if err != nil {
+		return err
+	}
+	endpoints.API = listener.Addr().String()
+	go func() { listenErr <- server.Serve(apiCtx, listener) }()
+	if opts.Ready != nil {
+		opts.Ready(endpoints)
+	}
+	select {
+	case err := <-listenErr:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("API server: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		stopAPI()
+		<-listenErr
+		return nil
+	}
+}
+
+func openStore(ctx context.Context, cfg *config.Config, dataDir string) (*store.Store, error) {
+	dsn := cfg.Database.DSN
+	if cfg.Database.Driver == "sqlite" && dsn == "" {
+		dsn = filepath.Join(dataDir, "ordo.db")
+	}
+	st, err := store.Open(ctx, store.Options{Driver: cfg.Database.Driver, DSN: dsn, MaxConns: cfg.Database.MaxConns})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// webhookSecret returns the secret that verifies inbound events and
+// callbacks. Under ordo dev without a configured secret it generates one
+// and keeps it in the data dir, so restarts and simulators agree on it.
+func webhookSecret(cfg *config.Config, dataDir string, dev bool) (secret, file string, err error) {
+	if cfg.API.WebhookSecret != "" {
+		return cfg.API.WebhookSecret, "", nil
+	}
+	if cfg.API.WebhookSecretFile != "" {
+		data, err := os.ReadFile(cfg.API.WebhookSecretFile)
+		if err != nil {
+			return "", "", fmt.Errorf("read webhook secret file %s: %w", cfg.API.WebhookSecretFile, err)
+		}
+		return strings.TrimSpace(string(data)), cfg.API.WebhookSecretFile, nil
+	}
+	if !dev {
+		return "", "", nil
+	}
+	file = filepath.Join(dataDir, "webhook-secret")
+	if data, err := os.ReadFile(file); err == nil {
+		return strings.TrimSpace(string(data)), file, nil
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", "", fmt.Errorf("generate webhook secret: %w", err)
+	}
+	secret = hex.EncodeToString(raw)
+	if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
+		return "", "", fmt.Errorf("write webhook secret %s: %w", file, err)
+	}
+	return secret, file, nil
+}
+
+// connectorSet is what the activities call.
+type connectorSet struct {
+	erp      *kingdeeconnector.Client
+	einvoice *einvoiceconnector.Client
+	bank     *bankconnector.Client
+}
+
+func buildConnectors(cfg *config.Config, logger *logrus.Logger) (*connectorSet, error) {
+	if cfg.ERP.Connector != "kingdee" {
+		return nil, fmt.Errorf("erp.connector: %q is not a known connector: use kingdee", cfg.ERP.Connector)
+	}
+	password, err := cfg.ERP.Password.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("erp.password: %w", err)
+	}
+	appSecret, err := cfg.ERP.AppSecret.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("erp.app_secret: %w", err)
+	}
+	erp, err := kingdeeconnector.New(kingdeeconnector.Config{
+		BaseURL: cfg.ERP.BaseURL, AccountID: cfg.ERP.AcctID, OrgNumber: cfg.ERP.OrgNumber, Username: cfg.ERP.User, Password: password,
+		AppID: cfg.ERP.AppID, AppSecret: appSecret, Timeout: cfg.ERP.Timeout, MaxConns: cfg.ERP.MaxConns, Logger: logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ERP connector: %w", err)
+	}
+	invoiceSecret, err := cfg.EInvoice.AppSecret.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("einvoice.app_secret: %w", err)
+	}
+	invoice, err := einvoiceconnector.New(einvoiceconnector.Config{
+		BaseURL: cfg.EInvoice.BaseURL, AppKey: cfg.EInvoice.AppKey, AppSecret: invoiceSecret,
+		Timeout: cfg.EInvoice.Timeout, Logger: logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("e-invoice connector: %w", err)
+	}
+	bankSecret, err := cfg.Bank.ClientSecret.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("bank.client_secret: %w", err)
+	}
+	bank, err := bankconnector.New(bankconnector.Config{
+		BaseURL: cfg.Bank.BaseURL, ClientID: cfg.Bank.ClientID, ClientSecret: bankSecret,
+		AccountNo: cfg.Bank.AccountNo, Timeout: cfg.Bank.Timeout, Logger: logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bank connector: %w", err)
+	}
+	return &connectorSet{erp: erp, einvoice: invoice, bank: bank}, nil
+}
+
+func newWorker(c client.Client, cfg *config.Config, deps *connectorSet, st *store.Store, logger *logrus.Logger) worker.Worker {
+	worker.SetStickyWorkflowCacheSize(cfg.Worker.MaxCachedWorkflows)
+	w := worker.New(c, cfg.TaskQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize:      cfg.Worker.MaxConcurrentActivities,
+		MaxConcurrentWorkflowTaskExecutionSize:  cfg.Worker.MaxConcurrentWorkflowTasks,
+		MaxConcurrentLocalActivityExecutionSize: cfg.Worker.MaxConcurrentActivities,
+		MaxConcurrentActivityTaskPollers:        cfg.Worker.ActivityPollers,
+		MaxConcurrentWorkflowTaskPollers:        cfg.Worker.WorkflowPollers,
+	})
+	registerWorkflows(w)
+	w.RegisterActivity(&activities.ContractActivities{
+		ERP: deps.erp, EInvoice: deps.einvoice, Store: st, Logger: logger,
+		Invoicing: activities.InvoiceRules{Tax: cfg.Tax, Invoice: cfg.Invoice},
+	})
+	w.RegisterActivity(&activities.BankActivities{
+		Bank: deps.bank, Store: st, Temporal: c, AccountNo: cfg.Bank.AccountNo, PageSize: cfg.Payment.PageSize, Logger: logger,
+	})
+	return w
+}
+
+// cleanup runs stop functions in reverse order.
+type cleanup struct {
+	names []string
+	funcs []func() error
+}
+
+func (c *cleanup) push(name string, fn func() error) {
+	c.names = append(c.names, name)
+	c.funcs = append(c.funcs, fn)
+}
+
+func (c *cleanup) run() error {
+	var first error
+	for i := len(c.funcs) - 1; i >= 0; i-- {
+		if err := c.funcs[i](); err != nil && first == nil {
+			first = fmt.Errorf("stop %s: %w", c.names[i], err)
+		}
+	}
+	return first
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

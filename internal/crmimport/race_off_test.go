@@ -1,0 +1,5 @@
+//go:build !race
+
+package crmimport
+
+const raceEnabled = false
