@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/uptrace/bun"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordo-project/ordo/connectors"
@@ -59,6 +60,54 @@ type SyncResult struct {
 	More      bool `json:"more"`
 }
 
+// ReconcileResult counts what one reconciliation activity did.
+type ReconcileResult struct {
+	Pages     int  `json:"pages"`
+	New       int  `json:"new"`
+	Matched   int  `json:"matched"`
+	Unmatched int  `json:"unmatched"`
+	Delivered int  `json:"delivered"`
+	CaughtUp  bool `json:"caught_up"`
+}
+
+// reconcileBudget bounds one Reconcile run, so the workflow records
+// progress regularly even while the bank keeps sending lines.
+const reconcileBudget = 20 * time.Second
+
+// Reconcile reads statement pages, matches them and hands the matches to
+// the contract workflows, page after page, until it has caught up with the
+// bank or its time budget is spent. Running the loop inside one activity
+// keeps a busy statement from waiting on workflow round trips between
+// pages; each page is its own transaction, so a crash repeats at most the
+// page it was in.
+func (a *BankActivities) Reconcile(ctx context.Context) (ReconcileResult, error) {
+	var result ReconcileResult
+	deadline := time.Now().Add(reconcileBudget)
+	for time.Now().Before(deadline) {
+		synced, err := a.SyncBankLines(ctx)
+		if err != nil {
+			return result, err
+		}
+		delivered, err := a.DeliverAllocations(ctx)
+		if err != nil {
+			return result, err
+		}
+		if synced.Fetched > 0 {
+			result.Pages++
+		}
+		result.New += synced.New
+		result.Matched += synced.Matched
+		result.Unmatched += synced.Unmatched
+		result.Delivered += delivered.Delivered
+		activity.RecordHeartbeat(ctx, result)
+		if !synced.More && !delivered.More {
+			result.CaughtUp = true
+			return result, nil
+		}
+	}
+	return result, nil
+}
+
 // SyncBankLines reads the next page of the statement, stores new lines,
 // matches them and advances the cursor, all in one transaction: a crash
 // before the commit reads the same page again, and lines already stored
@@ -73,7 +122,9 @@ func (a *BankActivities) SyncBankLines(ctx context.Context) (SyncResult, error) 
 	if err != nil {
 		return SyncResult{}, classify("read bank statement", err)
 	}
-	result := SyncResult{Fetched: len(lines), More: len(lines) >= a.PageSize && next != cursor}
+	// A bank may cap the page below the requested size, so any non-empty
+	// page means the next one may have more.
+	result := SyncResult{Fetched: len(lines), More: len(lines) > 0 && next != cursor}
 	if len(lines) == 0 {
 		return result, nil
 	}
@@ -111,15 +162,41 @@ func (a *BankActivities) SyncBankLines(ctx context.Context) (SyncResult, error) 
 }
 
 func (a *BankActivities) match(ctx context.Context, tx bun.Tx, lines []store.BankLine, result *SyncResult) error {
-	open, err := store.OpenBalances(ctx, tx)
+	var payers, numbers []string
+	for _, line := range lines {
+		payers = append(payers, line.PayerName)
+		numbers = append(numbers, matching.ContractNumbers(line.Remark, a.ContractPattern)...)
+	}
+	open, err := store.OpenBalances(ctx, tx, payers, numbers)
 	if err != nil {
 		return err
 	}
 	balances := make([]*matching.Balance, 0, len(open))
+	known := make(map[string]bool, len(open))
 	for _, b := range open {
 		balances = append(balances, &matching.Balance{
 			ContractNo: b.ContractNo, AccountName: b.AccountName, SignedOn: b.SignedOn,
 			Total: b.Amount, Allocated: b.Allocated, Instalments: b.Instalments,
+		})
+		known[b.ContractNo] = true
+	}
+	// Remarks may name contracts that are closed already; they join the
+	// book fully paid, so only a remark directs money to them.
+	var named []string
+	for _, no := range numbers {
+		if !known[no] {
+			known[no] = true
+			named = append(named, no)
+		}
+	}
+	closed, err := store.ContractsByNumber(ctx, tx, named)
+	if err != nil {
+		return err
+	}
+	for _, c := range closed {
+		balances = append(balances, &matching.Balance{
+			ContractNo: c.ContractNo, AccountName: c.AccountName, SignedOn: c.SignedOn,
+			Total: c.Amount, Allocated: c.Amount,
 		})
 	}
 	book := matching.NewBook(balances, a.ContractPattern)

@@ -29,46 +29,62 @@ type StepResult struct {
 	Document connectors.Document `json:"document"`
 }
 
-// CustomerInput asks for the customer master record of a contract.
-type CustomerInput struct {
-	ContractNo string              `json:"contract_no"`
-	Customer   connectors.Customer `json:"customer"`
+// Transition is the contract state an activity records together with its
+// step, in the same transaction, once the step succeeded.
+type Transition struct {
+	State  string `json:"state"`
+	Reason string `json:"reason"`
 }
 
-// UpsertCustomer creates or updates the contract's customer in the ERP.
-func (a *ContractActivities) UpsertCustomer(ctx context.Context, in CustomerInput) (StepResult, error) {
+// SalesOrderInput asks for the contract's customer and sales order.
+type SalesOrderInput struct {
+	Customer connectors.Customer   `json:"customer"`
+	Order    connectors.SalesOrder `json:"order"`
+	Then     Transition            `json:"then"`
+}
+
+// SalesOrderResult is what the sales order step created or found.
+type SalesOrderResult struct {
+	Customer   connectors.Document `json:"customer"`
+	SalesOrder connectors.Document `json:"sales_order"`
+}
+
+// EnsureSalesOrder creates or updates the customer, then creates the sales
+// order, or finds the one a previous attempt created, and drives both to
+// audited. The customer must exist before its order, so one activity does
+// both and records them as two steps.
+func (a *ContractActivities) EnsureSalesOrder(ctx context.Context, in SalesOrderInput) (SalesOrderResult, error) {
+	no := in.Order.ContractNo
 	if in.Customer.Number == "" || in.Customer.Name == "" {
-		return StepResult{}, invalidInput("contract %s: customer number and name are required", in.ContractNo)
+		return SalesOrderResult{}, invalidInput("contract %s: customer number and name are required", no)
 	}
-	return a.ensure(ctx, in.ContractNo, StepCustomer, decimal.NullDecimal{}, func() (connectors.Document, error) {
+	if len(in.Order.Lines) == 0 {
+		return SalesOrderResult{}, invalidInput("contract %s: sales order %s has no lines", no, in.Order.Number)
+	}
+	customer, err := a.ensure(ctx, no, StepCustomer, decimal.NullDecimal{}, Transition{}, func() (connectors.Document, error) {
 		return a.ERP.UpsertCustomer(ctx, in.Customer)
 	})
-}
-
-// SalesOrderInput asks for the contract's sales order.
-type SalesOrderInput struct {
-	Order connectors.SalesOrder `json:"order"`
-}
-
-// EnsureSalesOrder creates the sales order, or finds the one a previous
-// attempt created, and drives it to audited.
-func (a *ContractActivities) EnsureSalesOrder(ctx context.Context, in SalesOrderInput) (StepResult, error) {
-	if len(in.Order.Lines) == 0 {
-		return StepResult{}, invalidInput("contract %s: sales order %s has no lines", in.Order.ContractNo, in.Order.Number)
+	if err != nil {
+		return SalesOrderResult{}, err
 	}
-	return a.ensure(ctx, in.Order.ContractNo, StepSalesOrder, nullDecimal(in.Order.Total), func() (connectors.Document, error) {
+	order, err := a.ensure(ctx, no, StepSalesOrder, nullDecimal(in.Order.Total), in.Then, func() (connectors.Document, error) {
 		return a.ERP.EnsureSalesOrder(ctx, in.Order)
 	})
+	if err != nil {
+		return SalesOrderResult{}, err
+	}
+	return SalesOrderResult{Customer: customer.Document, SalesOrder: order.Document}, nil
 }
 
 // ProductionOrderInput asks for the contract's production order.
 type ProductionOrderInput struct {
 	Order connectors.ProductionOrder `json:"order"`
+	Then  Transition                 `json:"then"`
 }
 
 // EnsureProductionOrder creates and releases the production order.
 func (a *ContractActivities) EnsureProductionOrder(ctx context.Context, in ProductionOrderInput) (StepResult, error) {
-	return a.ensure(ctx, in.Order.ContractNo, StepProductionOrder, decimal.NullDecimal{}, func() (connectors.Document, error) {
+	return a.ensure(ctx, in.Order.ContractNo, StepProductionOrder, decimal.NullDecimal{}, in.Then, func() (connectors.Document, error) {
 		return a.ERP.EnsureProductionOrder(ctx, in.Order)
 	})
 }
@@ -92,8 +108,9 @@ func (a *ContractActivities) GetProductionStatus(ctx context.Context, in Product
 type DeliveryInput struct {
 	Delivery connectors.Delivery `json:"delivery"`
 	// ProductionCompletedAt is recorded as the finish of the production step.
-	ProductionCompletedAt time.Time `json:"production_completed_at"`
-	ProductionOrderNo     string    `json:"production_order_no"`
+	ProductionCompletedAt time.Time  `json:"production_completed_at"`
+	ProductionOrderNo     string     `json:"production_order_no"`
+	Then                  Transition `json:"then"`
 }
 
 // EnsureDelivery records the completed production and creates the
@@ -107,7 +124,7 @@ func (a *ContractActivities) EnsureDelivery(ctx context.Context, in DeliveryInpu
 	}); err != nil {
 		return StepResult{}, err
 	}
-	return a.ensure(ctx, contractNo, StepDelivery, decimal.NullDecimal{}, func() (connectors.Document, error) {
+	return a.ensure(ctx, contractNo, StepDelivery, decimal.NullDecimal{}, in.Then, func() (connectors.Document, error) {
 		return a.ERP.EnsureDelivery(ctx, in.Delivery)
 	})
 }
@@ -119,7 +136,7 @@ type ReceivableInput struct {
 
 // EnsureReceivable creates the accounts-receivable document.
 func (a *ContractActivities) EnsureReceivable(ctx context.Context, in ReceivableInput) (StepResult, error) {
-	return a.ensure(ctx, in.Receivable.ContractNo, StepReceivable, nullDecimal(in.Receivable.Total), func() (connectors.Document, error) {
+	return a.ensure(ctx, in.Receivable.ContractNo, StepReceivable, nullDecimal(in.Receivable.Total), Transition{}, func() (connectors.Document, error) {
 		return a.ERP.EnsureReceivable(ctx, in.Receivable)
 	})
 }
@@ -131,7 +148,7 @@ type WriteOffInput struct {
 
 // EnsureWriteOff settles the receivable with the matched receipts.
 func (a *ContractActivities) EnsureWriteOff(ctx context.Context, in WriteOffInput) (StepResult, error) {
-	return a.ensure(ctx, in.WriteOff.ContractNo, StepWriteOff, nullDecimal(in.WriteOff.Amount), func() (connectors.Document, error) {
+	return a.ensure(ctx, in.WriteOff.ContractNo, StepWriteOff, nullDecimal(in.WriteOff.Amount), Transition{}, func() (connectors.Document, error) {
 		return a.ERP.EnsureWriteOff(ctx, in.WriteOff)
 	})
 }
@@ -240,9 +257,10 @@ func (a *ContractActivities) recordInvoice(ctx context.Context, contractNo, step
 	return a.Store.RecordStep(ctx, record)
 }
 
-// ensure runs one ERP step and records its outcome.
+// ensure runs one ERP step and records its outcome, and the transition
+// when one is given, in one transaction.
 func (a *ContractActivities) ensure(ctx context.Context, contractNo, step string, amount decimal.NullDecimal,
-	call func() (connectors.Document, error)) (StepResult, error) {
+	then Transition, call func() (connectors.Document, error)) (StepResult, error) {
 	info := activity.GetInfo(ctx)
 	started := info.StartedTime.UTC()
 	doc, err := call()
@@ -256,12 +274,24 @@ func (a *ContractActivities) ensure(ctx context.Context, contractNo, step string
 		return StepResult{}, classify(fmt.Sprintf("contract %s: %s", contractNo, step), err)
 	}
 	finished := time.Now().UTC()
-	if err := a.Store.RecordStep(ctx, &store.ContractStep{
+	record := &store.ContractStep{
 		ContractNo: contractNo, Step: step, Seq: StepSeq(step), State: store.StepDone,
 		ExternalNo: doc.Number, ExternalID: doc.ID, Amount: amount,
 		Attempts: int(info.Attempt), StartedAt: &started, FinishedAt: &finished,
 		Detail: documentDetail(doc),
-	}); err != nil {
+	}
+	err = a.Store.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := store.RecordStep(ctx, tx, record); err != nil {
+			return err
+		}
+		if then.State == "" {
+			return nil
+		}
+		return store.SetContractState(ctx, tx, store.StateChange{
+			ContractNo: contractNo, State: then.State, Reason: then.Reason, At: finished,
+		})
+	})
+	if err != nil {
 		return StepResult{}, err
 	}
 	return StepResult{Document: doc}, nil

@@ -38,6 +38,7 @@ func BankReconciliation(ctx workflow.Context, in BankReconciliationInput) error 
 	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
@@ -51,15 +52,11 @@ func BankReconciliation(ctx workflow.Context, in BankReconciliationInput) error 
 	var acts *activities.BankActivities
 
 	for round := 0; round < in.RoundsPerRun; round++ {
-		var synced activities.SyncResult
-		if err := workflow.ExecuteActivity(ctx, acts.SyncBankLines).Get(ctx, &synced); err != nil {
-			logger.Error("Bank statement round failed", "Error", err)
+		var result activities.ReconcileResult
+		if err := workflow.ExecuteActivity(ctx, acts.Reconcile).Get(ctx, &result); err != nil {
+			logger.Error("Bank reconciliation round failed", "Error", err)
 		}
-		var delivered activities.DeliverResult
-		if err := workflow.ExecuteActivity(ctx, acts.DeliverAllocations).Get(ctx, &delivered); err != nil {
-			logger.Error("Payment delivery round failed", "Error", err)
-		}
-		if synced.More || delivered.More {
+		if !result.CaughtUp && result.Pages > 0 {
 			continue
 		}
 		if err := workflow.Sleep(ctx, in.PollInterval); err != nil {

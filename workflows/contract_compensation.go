@@ -53,7 +53,7 @@ func (c *contractChain) compensate() error {
 		}
 		input := activities.CancelInput{ContractNo: c.in.ContractNo, Step: r.step, Kind: r.kind, Number: r.doc.Number}
 		err := c.attempt(r.step, true, func() error {
-			return workflow.ExecuteActivity(c.actCtx, c.acts.CancelDocument, input).Get(c.actCtx, nil)
+			return c.call(c.acts.CancelDocument, input, nil)
 		})
 		if err != nil {
 			return err
@@ -102,7 +102,7 @@ func (c *contractChain) redLetter() error {
 		}
 		var red connectors.Invoice
 		err := c.attempt(activities.StepCancelInvoice, true, func() error {
-			return workflow.ExecuteActivity(c.actCtx, c.acts.RedLetterInvoice, request).Get(c.actCtx, &red)
+			return c.call(c.acts.RedLetterInvoice, request, &red)
 		})
 		if err != nil {
 			return err
@@ -119,12 +119,18 @@ func (c *contractChain) redLetter() error {
 		if err := c.parkAndWait(activities.StepCancelInvoice, true, cause); err != nil {
 			return err
 		}
-		if err := c.queryInvoice(docs.RedInvoice, activities.StepCancelInvoice, c.in.Total.Neg()); err != nil {
+		query := activities.InvoiceQuery{ContractNo: c.in.ContractNo, SerialNo: docs.RedInvoice.SerialNo,
+			Step: activities.StepCancelInvoice, Total: c.in.Total.Neg()}
+		if err := c.attempt(activities.StepCancelInvoice, true, func() error {
+			return c.call(c.acts.GetInvoice, query, docs.RedInvoice)
+		}); err != nil {
 			return err
 		}
 	}
 	c.markStep(activities.StepCancelInvoice, store.StepDone, docs.RedInvoice.InvoiceNo)
-	return nil
+	return c.record(activities.Progress{ContractNo: c.in.ContractNo, State: c.status.State, At: workflow.Now(c.waitCtx),
+		Reason: "invoice reversed by red-letter invoice " + docs.RedInvoice.InvoiceNo,
+		Steps:  []activities.StepRecord{invoiceStep(activities.StepCancelInvoice, docs.RedInvoice, c.in.Total.Neg())}})
 }
 
 // prepareInvoiceInput describes the blue invoice in the contract's terms;

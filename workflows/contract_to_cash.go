@@ -89,12 +89,7 @@ func newContractChain(ctx workflow.Context, in ContractToCashInput) (*contractCh
 	c.waitCtx = disconnected
 	c.actCtx = workflow.WithActivityOptions(disconnected, workflow.ActivityOptions{
 		StartToCloseTimeout: in.Options.ActivityTimeout,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    in.Options.RetryMaxInterval,
-			MaximumAttempts:    in.Options.RetryMaxAttempts,
-		},
+		RetryPolicy:         c.retryPolicy(),
 	})
 
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (ChainStatus, error) {
@@ -106,54 +101,46 @@ func newContractChain(ctx workflow.Context, in ContractToCashInput) (*contractCh
 	return c, nil
 }
 
-// listen starts one goroutine per signal channel. Handlers only change
-// state; the main path reacts to it at its next wait.
+// listen starts the goroutine that receives every signal, and one that
+// watches for a cancellation requested through Temporal. Handlers only
+// change state; the main path reacts at its next wait. One selector for
+// all signals keeps a cached workflow small.
 func (c *contractChain) listen(ctx workflow.Context) {
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		ch := workflow.GetSignalChannel(ctx, SignalPayment)
-		for {
-			var p PaymentSignal
-			ch.Receive(ctx, &p)
-			c.applyPayment(p)
+	// Signals are read on the disconnected context, so they are still
+	// received while the chain compensates after a Temporal cancellation.
+	sigCtx := c.waitCtx
+	selector := workflow.NewSelector(sigCtx)
+	selector.AddReceive(workflow.GetSignalChannel(sigCtx, SignalPayment), func(ch workflow.ReceiveChannel, _ bool) {
+		var p PaymentSignal
+		ch.Receive(sigCtx, &p)
+		c.applyPayment(p)
+	})
+	selector.AddReceive(workflow.GetSignalChannel(sigCtx, SignalProductionCompleted), func(ch workflow.ReceiveChannel, _ bool) {
+		var s ProductionCompletedSignal
+		ch.Receive(sigCtx, &s)
+		c.onProductionCompleted(s)
+	})
+	selector.AddReceive(workflow.GetSignalChannel(sigCtx, SignalInvoiceUpdated), func(ch workflow.ReceiveChannel, _ bool) {
+		var s InvoiceUpdatedSignal
+		ch.Receive(sigCtx, &s)
+		c.onInvoiceUpdated(s)
+	})
+	selector.AddReceive(workflow.GetSignalChannel(sigCtx, SignalCancel), func(ch workflow.ReceiveChannel, _ bool) {
+		var s CancelSignal
+		ch.Receive(sigCtx, &s)
+		c.requestCancel(s)
+	})
+	selector.AddReceive(workflow.GetSignalChannel(sigCtx, SignalResume), func(ch workflow.ReceiveChannel, _ bool) {
+		var s ResumeSignal
+		ch.Receive(sigCtx, &s)
+		if c.status.Parked != nil {
+			c.resumeRequested = true
+			c.logger.Info("Resume requested", "By", s.By)
 		}
 	})
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		ch := workflow.GetSignalChannel(ctx, SignalProductionCompleted)
+	workflow.Go(sigCtx, func(gctx workflow.Context) {
 		for {
-			var s ProductionCompletedSignal
-			ch.Receive(ctx, &s)
-			c.onProductionCompleted(s)
-		}
-	})
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		ch := workflow.GetSignalChannel(ctx, SignalInvoiceUpdated)
-		for {
-			var s InvoiceUpdatedSignal
-			ch.Receive(ctx, &s)
-			c.onInvoiceUpdated(s)
-		}
-	})
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		ch := workflow.GetSignalChannel(ctx, SignalCancel)
-		for {
-			var s CancelSignal
-			ch.Receive(ctx, &s)
-			if c.status.Cancel == nil && !c.finished() {
-				cancel := s
-				c.status.Cancel = &cancel
-				c.logger.Info("Cancellation requested", "Reason", s.Reason, "RequestedBy", s.RequestedBy)
-			}
-		}
-	})
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		ch := workflow.GetSignalChannel(ctx, SignalResume)
-		for {
-			var s ResumeSignal
-			ch.Receive(ctx, &s)
-			if c.status.Parked != nil {
-				c.resumeRequested = true
-				c.logger.Info("Resume requested", "By", s.By)
-			}
+			selector.Select(gctx)
 		}
 	})
 	// A cancellation requested through Temporal (Web UI, CLI) is handled
@@ -161,10 +148,17 @@ func (c *contractChain) listen(ctx workflow.Context) {
 	workflow.Go(ctx, func(gctx workflow.Context) {
 		gctx.Done().Receive(gctx, nil)
 		c.temporalCancel = true
-		if c.status.Cancel == nil && !c.finished() {
-			c.status.Cancel = &CancelSignal{Reason: "workflow cancellation requested in Temporal", RequestedBy: "temporal"}
-		}
+		c.requestCancel(CancelSignal{Reason: "workflow cancellation requested in Temporal", RequestedBy: "temporal"})
 	})
+}
+
+func (c *contractChain) requestCancel(s CancelSignal) {
+	if c.status.Cancel != nil || c.finished() {
+		return
+	}
+	cancel := s
+	c.status.Cancel = &cancel
+	c.logger.Info("Cancellation requested", "Reason", s.Reason, "RequestedBy", s.RequestedBy)
 }
 
 func (c *contractChain) finished() bool {
@@ -213,20 +207,25 @@ func (c *contractChain) forward() error {
 	no := in.ContractNo
 	docs := &c.status.Documents
 
-	if docs.Customer == nil {
-		if err := c.ensureStep(activities.StepCustomer, &docs.Customer, c.acts.UpsertCustomer,
-			activities.CustomerInput{ContractNo: no, Customer: in.Customer}); err != nil {
-			return err
-		}
-	}
 	if docs.SalesOrder == nil {
-		if err := c.ensureStep(activities.StepSalesOrder, &docs.SalesOrder, c.acts.EnsureSalesOrder,
-			activities.SalesOrderInput{Order: c.salesOrder()}); err != nil {
+		input := activities.SalesOrderInput{
+			Customer: in.Customer, Order: c.salesOrder(),
+			Then: activities.Transition{State: store.ContractScheduled, Reason: "sales order " + numbering.SalesOrderNo(no) + " audited"},
+		}
+		err := c.attempt(activities.StepSalesOrder, false, func() error {
+			var result activities.SalesOrderResult
+			if err := c.call(c.acts.EnsureSalesOrder, input, &result); err != nil {
+				return err
+			}
+			docs.Customer, docs.SalesOrder = &result.Customer, &result.SalesOrder
+			return nil
+		})
+		if err != nil {
 			return err
 		}
-		if err := c.setState(store.ContractScheduled, "sales order "+docs.SalesOrder.Number+" audited", nil); err != nil {
-			return err
-		}
+		c.markStep(activities.StepCustomer, store.StepDone, docs.Customer.Number)
+		c.markStep(activities.StepSalesOrder, store.StepDone, docs.SalesOrder.Number)
+		c.status.State = store.ContractScheduled
 	}
 	if docs.ProductionOrder == nil {
 		order := connectors.ProductionOrder{
@@ -234,12 +233,11 @@ func (c *contractChain) forward() error {
 			ProductNumber: in.Product.Number, Quantity: in.Product.Quantity, Date: in.SignedOn,
 		}
 		if err := c.ensureStep(activities.StepProductionOrder, &docs.ProductionOrder, c.acts.EnsureProductionOrder,
-			activities.ProductionOrderInput{Order: order}); err != nil {
+			activities.ProductionOrderInput{Order: order, Then: activities.Transition{
+				State: store.ContractInProduction, Reason: "production order " + order.Number + " released"}}); err != nil {
 			return err
 		}
-		if err := c.setState(store.ContractInProduction, "production order "+docs.ProductionOrder.Number+" released", nil); err != nil {
-			return err
-		}
+		c.status.State = store.ContractInProduction
 	}
 	if c.status.ProductionCompletedAt == nil {
 		if err := c.waitProduction(); err != nil {
@@ -255,12 +253,11 @@ func (c *contractChain) forward() error {
 			activities.DeliveryInput{
 				Delivery: delivery, ProductionCompletedAt: *c.status.ProductionCompletedAt,
 				ProductionOrderNo: docs.ProductionOrder.Number,
+				Then:              activities.Transition{State: store.ContractDelivered, Reason: "delivery " + delivery.Number + " audited"},
 			}); err != nil {
 			return err
 		}
-		if err := c.setState(store.ContractDelivered, "delivery "+docs.Delivery.Number+" audited", nil); err != nil {
-			return err
-		}
+		c.status.State = store.ContractDelivered
 	}
 	if docs.Receivable == nil {
 		receivable := connectors.Receivable{
@@ -277,9 +274,6 @@ func (c *contractChain) forward() error {
 		if err := c.invoice(); err != nil {
 			return err
 		}
-		if err := c.setState(store.ContractInvoiced, "invoice "+docs.Invoice.InvoiceNo+" issued", nil); err != nil {
-			return err
-		}
 	}
 	if c.status.Paid.LessThan(in.Total) {
 		if err := c.await(0, func() bool { return !c.status.Paid.LessThan(in.Total) }); err != nil {
@@ -287,10 +281,9 @@ func (c *contractChain) forward() error {
 		}
 	}
 	if docs.WriteOff == nil {
+		c.status.State = store.ContractPaid
+		c.paymentsDirty = true
 		if err := c.flushPayments(); err != nil {
-			return err
-		}
-		if err := c.setState(store.ContractPaid, "paid "+c.status.Paid.StringFixed(2)+" "+in.Currency, nil); err != nil {
 			return err
 		}
 		writeOff := connectors.WriteOff{
@@ -339,7 +332,7 @@ func (c *contractChain) close() error {
 func (c *contractChain) ensureStep(step string, target **connectors.Document, fn any, input any) error {
 	return c.attempt(step, false, func() error {
 		var result activities.StepResult
-		if err := workflow.ExecuteActivity(c.actCtx, fn, input).Get(c.actCtx, &result); err != nil {
+		if err := c.call(fn, input, &result); err != nil {
 			return err
 		}
 		doc := result.Document
@@ -533,8 +526,8 @@ func (c *contractChain) waitProduction() error {
 		}
 		var status connectors.ProductionStatus
 		err = c.attempt(activities.StepProduction, false, func() error {
-			return workflow.ExecuteActivity(c.actCtx, c.acts.GetProductionStatus,
-				activities.ProductionStatusInput{ContractNo: c.in.ContractNo, Number: number}).Get(c.actCtx, &status)
+			return c.call(c.acts.GetProductionStatus,
+				activities.ProductionStatusInput{ContractNo: c.in.ContractNo, Number: number}, &status)
 		})
 		if err != nil {
 			return err
@@ -603,13 +596,15 @@ func (c *contractChain) invoice() error {
 			var invoice connectors.Invoice
 			err := c.attempt(activities.StepInvoice, false, func() error {
 				if request.SerialNo != serial {
-					if err := workflow.ExecuteActivity(c.actCtx, c.acts.PrepareInvoice,
-						c.prepareInvoiceInput(serial)).Get(c.actCtx, &request); err != nil {
+					// Preparing only reads the configuration, so it runs as a
+					// local activity; its result is recorded in the history, so
+					// every retry below sends the same request.
+					if err := workflow.ExecuteLocalActivity(c.localCtx(), c.acts.PrepareInvoice,
+						c.prepareInvoiceInput(serial)).Get(c.waitCtx, &request); err != nil {
 						return err
 					}
 				}
-				return workflow.ExecuteActivity(c.actCtx, c.acts.IssueInvoice,
-					activities.InvoiceInput{Request: request}).Get(c.actCtx, &invoice)
+				return c.call(c.acts.IssueInvoice, activities.InvoiceInput{Request: request}, &invoice)
 			})
 			if err != nil {
 				return err
@@ -621,7 +616,8 @@ func (c *contractChain) invoice() error {
 		}
 		if docs.Invoice.Status == connectors.InvoiceIssued {
 			c.markStep(activities.StepInvoice, store.StepDone, docs.Invoice.InvoiceNo)
-			return nil
+			return c.setState(store.ContractInvoiced, "invoice "+docs.Invoice.InvoiceNo+" issued",
+				[]activities.StepRecord{invoiceStep(activities.StepInvoice, docs.Invoice, c.in.Total)})
 		}
 		// The tax platform rejected the request after accepting it.
 		c.status.InvoiceFailures++
@@ -635,8 +631,26 @@ func (c *contractChain) invoice() error {
 	}
 }
 
-// waitInvoice waits until the invoice request leaves the processing state,
-// from a callback signal or by polling with backoff.
+// invoiceStep records an invoice's outcome as its step.
+func invoiceStep(step string, invoice *connectors.Invoice, total decimal.Decimal) activities.StepRecord {
+	record := activities.StepRecord{
+		Step: step, State: store.StepDone, ExternalNo: invoice.InvoiceNo,
+		Amount: decimal.NullDecimal{Decimal: total, Valid: true}, Detail: "invoice " + invoice.Status,
+	}
+	if invoice.Status != connectors.InvoiceIssued {
+		record.State = store.StepFailed
+		record.Detail = "invoice " + invoice.Status + ": " + invoice.FailureReason
+	}
+	if !invoice.IssuedAt.IsZero() {
+		issued := invoice.IssuedAt
+		record.FinishedAt = &issued
+	}
+	return record
+}
+
+// waitInvoice waits until the invoice request leaves the processing state.
+// The e-invoice service's callback ends the wait at once; without it the
+// request is polled with backoff.
 func (c *contractChain) waitInvoice(invoice *connectors.Invoice, step string, total decimal.Decimal) error {
 	backoff := c.in.Options.InvoicePollInitial
 	for invoice.Status == connectors.InvoiceProcessing {
@@ -650,27 +664,17 @@ func (c *contractChain) waitInvoice(invoice *connectors.Invoice, step string, to
 		if signalled {
 			*invoice = *c.invoiceSignal
 			c.invoiceSignal = nil
-			if invoice.Status != connectors.InvoiceProcessing {
-				// Record the callback's news through the same path as a poll.
-				if err := c.queryInvoice(invoice, step, total); err != nil {
-					return err
-				}
-			}
 			continue
 		}
-		if err := c.queryInvoice(invoice, step, total); err != nil {
+		query := activities.InvoiceQuery{ContractNo: c.in.ContractNo, SerialNo: serial, Step: step, Total: total}
+		if err := c.attempt(step, c.compensating(), func() error {
+			return c.call(c.acts.GetInvoice, query, invoice)
+		}); err != nil {
 			return err
 		}
 		backoff = min(backoff*2, c.in.Options.InvoicePollMax)
 	}
 	return nil
-}
-
-func (c *contractChain) queryInvoice(invoice *connectors.Invoice, step string, total decimal.Decimal) error {
-	query := activities.InvoiceQuery{ContractNo: c.in.ContractNo, SerialNo: invoice.SerialNo, Step: step, Total: total}
-	return c.attempt(step, c.compensating(), func() error {
-		return workflow.ExecuteActivity(c.actCtx, c.acts.GetInvoice, query).Get(c.actCtx, invoice)
-	})
 }
 
 // applyPayment books an allocation once, filling the instalments in plan
@@ -741,7 +745,6 @@ func (c *contractChain) flushPayments() error {
 // setState moves the chain to a new state and records it.
 func (c *contractChain) setState(state, reason string, steps []activities.StepRecord) error {
 	c.status.State = state
-	c.upsertState()
 	return c.record(activities.Progress{
 		ContractNo: c.in.ContractNo, State: state, Reason: reason, At: workflow.Now(c.waitCtx), Steps: steps,
 	})
@@ -751,7 +754,43 @@ func (c *contractChain) setState(state, reason string, steps []activities.StepRe
 // retries is logged and the chain goes on: the workflow's own state stays
 // right and the next record repairs the row.
 func (c *contractChain) record(p activities.Progress) error {
-	ctx := workflow.WithLocalActivityOptions(c.waitCtx, workflow.LocalActivityOptions{
+	ctx := c.localCtx()
+	if err := workflow.ExecuteLocalActivity(ctx, c.acts.RecordProgress, p).Get(ctx, nil); err != nil {
+		c.logger.Error("Recording progress failed", "State", p.State, "Error", err)
+	}
+	return nil
+}
+
+// call runs an activity that talks to an outside system: as a local
+// activity when the chain's options say so, else as a regular one. Local
+// activities run inside the workflow task, so consecutive calls cost no
+// round trip through the server; regular ones show each pending attempt in
+// the Temporal Web UI. Both retry under the same bounded policy, and both
+// may run again after a crash, which the calls' idempotency keys absorb.
+func (c *contractChain) call(fn any, input any, result any) error {
+	if c.in.Options.LocalActivities {
+		ctx := workflow.WithLocalActivityOptions(c.waitCtx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: c.in.Options.ActivityTimeout,
+			RetryPolicy:         c.retryPolicy(),
+		})
+		return workflow.ExecuteLocalActivity(ctx, fn, input).Get(ctx, result)
+	}
+	return workflow.ExecuteActivity(c.actCtx, fn, input).Get(c.actCtx, result)
+}
+
+func (c *contractChain) retryPolicy() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    c.in.Options.RetryMaxInterval,
+		MaximumAttempts:    c.in.Options.RetryMaxAttempts,
+	}
+}
+
+// localCtx carries the options of local activities: short attempts,
+// retried with backoff for up to ten minutes.
+func (c *contractChain) localCtx() workflow.Context {
+	return workflow.WithLocalActivityOptions(c.waitCtx, workflow.LocalActivityOptions{
 		ScheduleToCloseTimeout: 10 * time.Minute,
 		StartToCloseTimeout:    30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -760,13 +799,11 @@ func (c *contractChain) record(p activities.Progress) error {
 			MaximumInterval:    30 * time.Second,
 		},
 	})
-	if err := workflow.ExecuteLocalActivity(ctx, c.acts.RecordProgress, p).Get(ctx, nil); err != nil {
-		c.logger.Error("Recording progress failed", "State", p.State, "Error", err)
-	}
-	return nil
 }
 
-// upsertState shows the state in the Temporal Web UI.
+// upsertState shows the state in the Temporal Web UI. It runs only when a
+// chain parks, resumes or ends: each upsert is a visibility write, and
+// ordo's own API shows every state.
 func (c *contractChain) upsertState() {
 	if !c.in.Options.SearchAttributes {
 		return

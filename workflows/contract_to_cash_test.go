@@ -49,6 +49,22 @@ func testInput() ContractToCashInput {
 	}
 }
 
+// bothModes runs a test with the outside calls as regular activities and
+// again as local activities.
+func bothModes(t *testing.T, fn func(t *testing.T, in ContractToCashInput)) {
+	for _, local := range []bool{false, true} {
+		name := "regular"
+		if local {
+			name = "local"
+		}
+		t.Run(name, func(t *testing.T) {
+			in := testInput()
+			in.Options.LocalActivities = local
+			fn(t, in)
+		})
+	}
+}
+
 // chainTest wires a test environment with every activity mocked to
 // succeed; a test overrides the ones its case is about.
 type chainTest struct {
@@ -91,15 +107,14 @@ func doc(kind connectors.DocumentKind, number string) activities.StepResult {
 func (ct *chainTest) mockHappyPath() {
 	env := ct.env
 	a := ct.acts
-	env.OnActivity(a.UpsertCustomer, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.CustomerInput) (activities.StepResult, error) {
-			ct.count("customer")
-			return doc(connectors.KindCustomer, in.Customer.Number), nil
-		})
 	env.OnActivity(a.EnsureSalesOrder, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.SalesOrderInput) (activities.StepResult, error) {
+		func(_ context.Context, in activities.SalesOrderInput) (activities.SalesOrderResult, error) {
+			ct.count("customer")
 			ct.count("sales_order")
-			return doc(connectors.KindSalesOrder, in.Order.Number), nil
+			return activities.SalesOrderResult{
+				Customer:   doc(connectors.KindCustomer, in.Customer.Number).Document,
+				SalesOrder: doc(connectors.KindSalesOrder, in.Order.Number).Document,
+			}, nil
 		})
 	env.OnActivity(a.EnsureProductionOrder, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ProductionOrderInput) (activities.StepResult, error) {
@@ -217,40 +232,43 @@ func (ct *chainTest) recordedStates() []string {
 }
 
 func TestChainHappyPath(t *testing.T) {
-	ct := newChainTest(t)
-	ct.pay(time.Hour, "A1", "316.2")
-	ct.pay(10*24*time.Hour, "A2", "737.8")
+	bothModes(t, func(t *testing.T, in ContractToCashInput) {
+		ct := newChainTest(t)
+		ct.pay(time.Hour, "A1", "316.2")
+		ct.pay(10*24*time.Hour, "A2", "737.8")
 
-	status := ct.run(testInput())
+		status := ct.run(in)
 
-	if status.State != store.ContractClosed {
-		t.Errorf("state = %s, want closed", status.State)
-	}
-	if !status.Paid.Equal(decimal.NewFromInt(1054)) {
-		t.Errorf("paid = %s, want 1054", status.Paid)
-	}
-	for _, step := range []string{"customer", "sales_order", "production_order", "delivery", "receivable", "issue_invoice", "write_off"} {
-		if n := ct.callCount(step); n != 1 {
-			t.Errorf("%s called %d times, want 1", step, n)
+		if status.State != store.ContractClosed {
+			t.Errorf("state = %s, want closed", status.State)
 		}
-	}
-	want := []string{store.ContractScheduled, store.ContractInProduction, store.ContractDelivered,
-		store.ContractInvoiced, store.ContractPaid, store.ContractClosed}
-	got := ct.recordedStates()
-	if len(got) != len(want) {
-		t.Fatalf("recorded states = %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("state %d = %s, want %s", i, got[i], want[i])
+		if !status.Paid.Equal(decimal.NewFromInt(1054)) {
+			t.Errorf("paid = %s, want 1054", status.Paid)
 		}
-	}
-	if items := ct.attention(store.AttentionOverpayment); len(items) != 0 {
-		t.Errorf("exact payment produced over-payment items: %v", items)
-	}
-	if status.Documents.Invoice == nil || status.Documents.Invoice.InvoiceNo == "" {
-		t.Error("issued invoice missing from status")
-	}
+		for _, step := range []string{"customer", "sales_order", "production_order", "delivery", "receivable", "issue_invoice", "write_off"} {
+			if n := ct.callCount(step); n != 1 {
+				t.Errorf("%s called %d times, want 1", step, n)
+			}
+		}
+		// Activities record scheduled, in_production and delivered with their
+		// steps; the workflow records the rest.
+		want := []string{store.ContractInvoiced, store.ContractPaid, store.ContractClosed}
+		got := ct.recordedStates()
+		if len(got) != len(want) {
+			t.Fatalf("recorded states = %v, want %v", got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("state %d = %s, want %s", i, got[i], want[i])
+			}
+		}
+		if items := ct.attention(store.AttentionOverpayment); len(items) != 0 {
+			t.Errorf("exact payment produced over-payment items: %v", items)
+		}
+		if status.Documents.Invoice == nil || status.Documents.Invoice.InvoiceNo == "" {
+			t.Error("issued invoice missing from status")
+		}
+	})
 }
 
 func TestChainProductionCallbackEndsWait(t *testing.T) {
@@ -383,106 +401,115 @@ func TestChainWaitsForFullPayment(t *testing.T) {
 }
 
 func TestChainResumesAfterNonRetryableFault(t *testing.T) {
-	ct := newChainTest(t)
-	failures := 0
-	ct.env.OnActivity(ct.acts.EnsureSalesOrder, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.SalesOrderInput) (activities.StepResult, error) {
-			ct.count("sales_order")
-			if failures == 0 {
-				failures++
-				return activities.StepResult{}, temporal.NewNonRetryableApplicationError(
-					"Save SAL_SaleOrder: field FCustId: customer not audited", activities.ErrTypeValidation, nil)
+	bothModes(t, func(t *testing.T, in ContractToCashInput) {
+		ct := newChainTest(t)
+		failures := 0
+		ct.env.OnActivity(ct.acts.EnsureSalesOrder, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.SalesOrderInput) (activities.SalesOrderResult, error) {
+				ct.count("sales_order")
+				if failures == 0 {
+					failures++
+					return activities.SalesOrderResult{}, temporal.NewNonRetryableApplicationError(
+						"Save SAL_SaleOrder: field FCustId: customer not audited", activities.ErrTypeValidation, nil)
+				}
+				return activities.SalesOrderResult{
+					Customer:   doc(connectors.KindCustomer, in.Customer.Number).Document,
+					SalesOrder: doc(connectors.KindSalesOrder, in.Order.Number).Document,
+				}, nil
+			})
+		ct.env.RegisterDelayedCallback(func() {
+			encoded, err := ct.env.QueryWorkflow(QueryStatus)
+			if err != nil {
+				t.Fatalf("query status: %v", err)
 			}
-			return doc(connectors.KindSalesOrder, in.Order.Number), nil
-		})
-	ct.env.RegisterDelayedCallback(func() {
-		encoded, err := ct.env.QueryWorkflow(QueryStatus)
-		if err != nil {
-			t.Fatalf("query status: %v", err)
-		}
-		var status ChainStatus
-		if err := encoded.Get(&status); err != nil {
-			t.Fatalf("decode status: %v", err)
-		}
-		if status.Parked == nil || status.Parked.Step != activities.StepSalesOrder {
-			t.Fatalf("status while parked = %+v, want parked at sales_order", status.Parked)
-		}
-		if status.Parked.ErrorType != activities.ErrTypeValidation {
-			t.Errorf("parked error type = %s, want %s", status.Parked.ErrorType, activities.ErrTypeValidation)
-		}
-		ct.env.SignalWorkflow(SignalResume, ResumeSignal{By: "ops", Note: "customer audited"})
-	}, 3*24*time.Hour)
-	ct.pay(4*24*time.Hour, "A1", "1054")
+			var status ChainStatus
+			if err := encoded.Get(&status); err != nil {
+				t.Fatalf("decode status: %v", err)
+			}
+			if status.Parked == nil || status.Parked.Step != activities.StepSalesOrder {
+				t.Fatalf("status while parked = %+v, want parked at sales_order", status.Parked)
+			}
+			if status.Parked.ErrorType != activities.ErrTypeValidation {
+				t.Errorf("parked error type = %s, want %s", status.Parked.ErrorType, activities.ErrTypeValidation)
+			}
+			ct.env.SignalWorkflow(SignalResume, ResumeSignal{By: "ops", Note: "customer audited"})
+		}, 3*24*time.Hour)
+		ct.pay(4*24*time.Hour, "A1", "1054")
 
-	status := ct.run(testInput())
+		status := ct.run(in)
 
-	if status.State != store.ContractClosed {
-		t.Fatalf("state = %s, want closed", status.State)
-	}
-	if n := ct.callCount("sales_order"); n != 2 {
-		t.Errorf("sales order attempted %d times, want 2 (fail, resume)", n)
-	}
-	if got := ct.attention(store.AttentionChainParked); len(got) != 1 {
-		t.Errorf("parked items = %d, want 1", len(got))
-	}
-	if states := ct.recordedStates(); !containsString(states, store.ContractNeedsAttention) {
-		t.Errorf("recorded states %v lack needs_attention", states)
-	}
+		if status.State != store.ContractClosed {
+			t.Fatalf("state = %s, want closed", status.State)
+		}
+		if n := ct.callCount("sales_order"); n != 2 {
+			t.Errorf("sales order attempted %d times, want 2 (fail, resume)", n)
+		}
+		if got := ct.attention(store.AttentionChainParked); len(got) != 1 {
+			t.Errorf("parked items = %d, want 1", len(got))
+		}
+		if states := ct.recordedStates(); !containsString(states, store.ContractNeedsAttention) {
+			t.Errorf("recorded states %v lack needs_attention", states)
+		}
+	})
 }
 
 func TestChainParksAfterRetriesExhausted(t *testing.T) {
-	ct := newChainTest(t)
-	attempts := 0
-	ct.env.OnActivity(ct.acts.EnsureDelivery, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.DeliveryInput) (activities.StepResult, error) {
-			attempts++
-			if attempts <= 3 {
-				return activities.StepResult{}, errors.New("HTTP 503 from ERP")
-			}
-			return doc(connectors.KindDelivery, in.Delivery.Number), nil
-		})
-	ct.signal(2*24*time.Hour, SignalResume, ResumeSignal{By: "ops"})
-	ct.pay(3*24*time.Hour, "A1", "1054")
+	bothModes(t, func(t *testing.T, in ContractToCashInput) {
+		ct := newChainTest(t)
+		attempts := 0
+		ct.env.OnActivity(ct.acts.EnsureDelivery, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.DeliveryInput) (activities.StepResult, error) {
+				attempts++
+				if attempts <= 3 {
+					return activities.StepResult{}, errors.New("HTTP 503 from ERP")
+				}
+				return doc(connectors.KindDelivery, in.Delivery.Number), nil
+			})
+		ct.signal(2*24*time.Hour, SignalResume, ResumeSignal{By: "ops"})
+		ct.pay(3*24*time.Hour, "A1", "1054")
 
-	status := ct.run(testInput())
+		status := ct.run(in)
 
-	if status.State != store.ContractClosed {
-		t.Fatalf("state = %s, want closed", status.State)
-	}
-	if attempts != 4 {
-		t.Errorf("delivery attempts = %d, want 3 retries then 1 after resume", attempts)
-	}
+		if status.State != store.ContractClosed {
+			t.Fatalf("state = %s, want closed", status.State)
+		}
+		if attempts != 4 {
+			t.Errorf("delivery attempts = %d, want 3 retries then 1 after resume", attempts)
+		}
+	})
 }
 
 func TestChainInvoiceRejectedThenReissued(t *testing.T) {
-	ct := newChainTest(t)
-	var serials []string
-	ct.env.OnActivity(ct.acts.IssueInvoice, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.InvoiceInput) (connectors.Invoice, error) {
-			serials = append(serials, in.Request.SerialNo)
-			return connectors.Invoice{SerialNo: in.Request.SerialNo, Status: connectors.InvoiceProcessing}, nil
-		})
-	ct.env.OnActivity(ct.acts.GetInvoice, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.InvoiceQuery) (connectors.Invoice, error) {
-			if len(serials) == 1 {
-				return connectors.Invoice{SerialNo: in.SerialNo, Status: connectors.InvoiceFailed, FailureReason: "buyer tax id invalid"}, nil
-			}
-			return connectors.Invoice{SerialNo: in.SerialNo, Status: connectors.InvoiceIssued, InvoiceNo: "26312000000000000009"}, nil
-		})
-	ct.signal(24*time.Hour, SignalResume, ResumeSignal{By: "finance"})
-	ct.pay(2*24*time.Hour, "A1", "1054")
+	bothModes(t, func(t *testing.T, in ContractToCashInput) {
+		ct := newChainTest(t)
+		var serials []string
+		ct.env.OnActivity(ct.acts.IssueInvoice, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.InvoiceInput) (connectors.Invoice, error) {
+				serials = append(serials, in.Request.SerialNo)
+				return connectors.Invoice{SerialNo: in.Request.SerialNo, Status: connectors.InvoiceProcessing}, nil
+			})
+		ct.env.OnActivity(ct.acts.GetInvoice, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.InvoiceQuery) (connectors.Invoice, error) {
+				if len(serials) == 1 {
+					return connectors.Invoice{SerialNo: in.SerialNo, Status: connectors.InvoiceFailed, FailureReason: "buyer tax id invalid"}, nil
+				}
+				return connectors.Invoice{SerialNo: in.SerialNo, Status: connectors.InvoiceIssued, InvoiceNo: "26312000000000000009"}, nil
+			})
+		ct.signal(24*time.Hour, SignalResume, ResumeSignal{By: "finance"})
+		ct.pay(2*24*time.Hour, "A1", "1054")
 
-	status := ct.run(testInput())
+		status := ct.run(in)
 
-	if status.State != store.ContractClosed {
-		t.Fatalf("state = %s, want closed", status.State)
-	}
-	if len(serials) != 2 || serials[0] == serials[1] {
-		t.Fatalf("invoice serials = %v, want two different ones", serials)
-	}
-	if status.Documents.Invoice.InvoiceNo != "26312000000000000009" {
-		t.Errorf("invoice = %s, want the reissued one", status.Documents.Invoice.InvoiceNo)
-	}
+		if status.State != store.ContractClosed {
+			t.Fatalf("state = %s, want closed", status.State)
+		}
+		if len(serials) != 2 || serials[0] == serials[1] {
+			t.Fatalf("invoice serials = %v, want two different ones", serials)
+		}
+		if status.Documents.Invoice.InvoiceNo != "26312000000000000009" {
+			t.Errorf("invoice = %s, want the reissued one", status.Documents.Invoice.InvoiceNo)
+		}
+	})
 }
 
 func TestChainInvoiceCallback(t *testing.T) {
@@ -519,7 +546,7 @@ func TestChainCancellation(t *testing.T) {
 		wantRed     bool
 		wantRefund  bool
 	}{
-		{name: "before start", at: 0, wantCancels: nil},
+		{name: "during sales order", at: 0, wantCancels: []string{"cancel_sales_order"}},
 		{name: "waiting for production", at: 5 * time.Second,
 			wantCancels: []string{"cancel_production_order", "cancel_sales_order"}},
 		{name: "waiting for payment", at: 10 * 24 * time.Hour, wantRed: true,
@@ -582,33 +609,35 @@ func TestChainCancelWhileParkedCompensates(t *testing.T) {
 }
 
 func TestChainCompensationFailureParks(t *testing.T) {
-	ct := newChainTest(t)
-	attempts := 0
-	ct.env.OnActivity(ct.acts.CancelDocument, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.CancelInput) error {
-			ct.count("cancel_" + string(in.Kind))
-			if in.Kind == connectors.KindProductionOrder {
-				attempts++
-				if attempts == 1 {
-					return temporal.NewNonRetryableApplicationError("production order already issued material", activities.ErrTypeConflict, nil)
+	bothModes(t, func(t *testing.T, in ContractToCashInput) {
+		ct := newChainTest(t)
+		attempts := 0
+		ct.env.OnActivity(ct.acts.CancelDocument, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.CancelInput) error {
+				ct.count("cancel_" + string(in.Kind))
+				if in.Kind == connectors.KindProductionOrder {
+					attempts++
+					if attempts == 1 {
+						return temporal.NewNonRetryableApplicationError("production order already issued material", activities.ErrTypeConflict, nil)
+					}
 				}
-			}
-			return nil
-		})
-	ct.signal(5*time.Second, SignalCancel, CancelSignal{Reason: "withdrawn", RequestedBy: "sales"})
-	ct.signal(24*time.Hour, SignalResume, ResumeSignal{By: "planner"})
+				return nil
+			})
+		ct.signal(5*time.Second, SignalCancel, CancelSignal{Reason: "withdrawn", RequestedBy: "sales"})
+		ct.signal(24*time.Hour, SignalResume, ResumeSignal{By: "planner"})
 
-	status := ct.run(testInput())
+		status := ct.run(in)
 
-	if status.State != store.ContractCancelled {
-		t.Fatalf("state = %s, want cancelled", status.State)
-	}
-	if attempts != 2 {
-		t.Errorf("production order cancellation attempted %d times, want 2", attempts)
-	}
-	if n := ct.callCount("cancel_sales_order"); n != 1 {
-		t.Errorf("sales order cancelled %d times, want 1 after the resume", n)
-	}
+		if status.State != store.ContractCancelled {
+			t.Fatalf("state = %s, want cancelled", status.State)
+		}
+		if attempts != 2 {
+			t.Errorf("production order cancellation attempted %d times, want 2", attempts)
+		}
+		if n := ct.callCount("cancel_sales_order"); n != 1 {
+			t.Errorf("sales order cancelled %d times, want 1 after the resume", n)
+		}
+	})
 }
 
 func TestChainResumeFromSnapshot(t *testing.T) {

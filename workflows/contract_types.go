@@ -79,6 +79,9 @@ type ChainOptions struct {
 	// SearchAttributes enables upserts of OrdoState, which needs the
 	// attribute registered on the namespace.
 	SearchAttributes bool `json:"search_attributes"`
+	// LocalActivities runs the calls to outside systems as local
+	// activities.
+	LocalActivities bool `json:"local_activities"`
 }
 
 // PaymentSignal delivers money matched to the contract. A repeated

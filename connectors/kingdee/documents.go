@@ -116,6 +116,12 @@ func (c *Client) findOrCreate(ctx context.Context, form formInfo, number string,
 	if err != nil || found {
 		return state, false, err
 	}
+	return c.create(ctx, form, number, build, extra...)
+}
+
+// create saves a new document, resuming the existing one when its number
+// is taken.
+func (c *Client) create(ctx context.Context, form formInfo, number string, build func() (map[string]any, error), extra ...string) (docState, bool, error) {
 	model, err := build()
 	if err != nil {
 		return docState{}, false, err
@@ -214,7 +220,10 @@ func (c *Client) ensure(ctx context.Context, kind connectors.DocumentKind, numbe
 	if number == "" {
 		return connectors.Document{}, validationError("Save "+form.id, form.numberField, "the document number is empty; ordo derives it from the contract number and the step")
 	}
-	state, created, err := c.findOrCreate(ctx, form, number, build)
+	// Saving before looking up saves a round trip on the usual path, a
+	// document that does not exist yet. When an earlier attempt created it,
+	// the duplicate-number answer leads to the lookup and a resume.
+	state, created, err := c.create(ctx, form, number, build)
 	if err != nil {
 		return connectors.Document{}, err
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/ordo-project/ordo/activities"
 	bankconnector "github.com/ordo-project/ordo/connectors/bank"
@@ -30,6 +32,7 @@ import (
 	"github.com/ordo-project/ordo/internal/devserver"
 	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/store"
+	"github.com/ordo-project/ordo/workflows"
 )
 
 // Options selects what one ordo process runs.
@@ -132,11 +135,12 @@ func Run(ctx context.Context, opts Options) (err error) {
 		if err != nil {
 			return err
 		}
-		w := newWorker(temporalClient, cfg, deps, st, logger)
-		if err := w.Start(); err != nil {
-			return fmt.Errorf("start worker: %w", err)
+		for _, w := range newWorkers(temporalClient, cfg, deps, st, logger) {
+			if err := w.Start(); err != nil {
+				return fmt.Errorf("start worker: %w", err)
+			}
+			stack.push("worker", func() error { w.Stop(); return nil })
 		}
-		stack.push("worker", func() error { w.Stop(); return nil })
 		if err := chains.StartBankReconciliation(ctx, temporalClient, cfg); err != nil {
 			return err
 		}
@@ -285,24 +289,36 @@ func buildConnectors(cfg *config.Config, logger *logrus.Logger) (*connectorSet, 
 	return &connectorSet{erp: erp, einvoice: invoice, bank: bank}, nil
 }
 
-func newWorker(c client.Client, cfg *config.Config, deps *connectorSet, st *store.Store, logger *logrus.Logger) worker.Worker {
+// newWorkers returns the worker of the contract chains and the worker of
+// the bank reconciliation, each on its own task queue.
+func newWorkers(c client.Client, cfg *config.Config, deps *connectorSet, st *store.Store, logger *logrus.Logger) []worker.Worker {
 	worker.SetStickyWorkflowCacheSize(cfg.Worker.MaxCachedWorkflows)
-	w := worker.New(c, cfg.TaskQueue, worker.Options{
+	chains := worker.New(c, cfg.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize:      cfg.Worker.MaxConcurrentActivities,
 		MaxConcurrentWorkflowTaskExecutionSize:  cfg.Worker.MaxConcurrentWorkflowTasks,
 		MaxConcurrentLocalActivityExecutionSize: cfg.Worker.MaxConcurrentActivities,
 		MaxConcurrentActivityTaskPollers:        cfg.Worker.ActivityPollers,
 		MaxConcurrentWorkflowTaskPollers:        cfg.Worker.WorkflowPollers,
+		// A workflow task that waits longer than this for the worker that
+		// holds the workflow in its cache moves to the shared queue and is
+		// replayed from history elsewhere, which costs far more than waiting.
+		StickyScheduleToStartTimeout: 30 * time.Second,
 	})
-	registerWorkflows(w)
-	w.RegisterActivity(&activities.ContractActivities{
+	chains.RegisterWorkflowWithOptions(workflows.ContractToCash, workflow.RegisterOptions{Name: workflows.ContractToCashName})
+	chains.RegisterActivity(&activities.ContractActivities{
 		ERP: deps.erp, EInvoice: deps.einvoice, Store: st, Logger: logger,
 		Invoicing: activities.InvoiceRules{Tax: cfg.Tax, Invoice: cfg.Invoice},
 	})
-	w.RegisterActivity(&activities.BankActivities{
+
+	reconciliation := worker.New(c, cfg.ReconciliationTaskQueue(), worker.Options{
+		MaxConcurrentActivityExecutionSize:     4,
+		MaxConcurrentWorkflowTaskExecutionSize: 2,
+	})
+	reconciliation.RegisterWorkflowWithOptions(workflows.BankReconciliation, workflow.RegisterOptions{Name: workflows.BankReconciliationName})
+	reconciliation.RegisterActivity(&activities.BankActivities{
 		Bank: deps.bank, Store: st, Temporal: c, AccountNo: cfg.Bank.AccountNo, PageSize: cfg.Payment.PageSize, Logger: logger,
 	})
-	return w
+	return []worker.Worker{chains, reconciliation}
 }
 
 // cleanup runs stop functions in reverse order.
@@ -331,4 +347,12 @@ func writeJSON(w http.ResponseWriter, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+func listen(address string) (net.Listener, error) {
+	l, err := net.Listen("tcp", address)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s for the API (is another ordo running?): %w", address, err)
+	}
+	return l, nil
 }

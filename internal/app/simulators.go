@@ -34,7 +34,7 @@ type simulatorSet struct {
 // world the other two report to, then the e-invoice service and the ERP.
 // Callbacks go to ordo's API at apiURL, signed with secret.
 func startSimulators(ctx context.Context, cfg *config.Config, dataDir, apiURL, secret string, logger *logrus.Logger) (*simulatorSet, error) {
-	db, err := sqlitedb.Open(filepath.Join(dataDir, SimulatorsFile), 4)
+	db, err := sqlitedb.Open(filepath.Join(dataDir, SimulatorsFile), 1)
 	if err != nil {
 		return nil, err
 	}

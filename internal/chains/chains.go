@@ -64,6 +64,7 @@ func BuildInput(contract *store.Contract, plan []store.PaymentInstalment, accoun
 			RetryMaxAttempts:      int32(cfg.Chain.RetryMaxAttempts),
 			RetryMaxInterval:      cfg.Chain.RetryMaxInterval,
 			SearchAttributes:      cfg.Temporal.SearchAttributes,
+			LocalActivities:       cfg.Chain.LocalActivities,
 		},
 	}
 	for _, p := range plan {
@@ -161,7 +162,7 @@ func (s *Starter) startBatch(ctx context.Context, contracts []store.Contract) ([
 	}
 	parallelism := s.Parallelism
 	if parallelism <= 0 {
-		parallelism = 16
+		parallelism = 64
 	}
 	var (
 		mu       sync.Mutex
@@ -205,6 +206,9 @@ func (s *Starter) Start(ctx context.Context, contract *store.Contract, account *
 		ID:                    contract.WorkflowID,
 		TaskQueue:             s.Config.TaskQueue,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		// With a worker in this process, the first workflow task comes back
+		// with the start response instead of through matching.
+		EnableEagerStart: true,
 	}
 	if s.Config.Temporal.SearchAttributes {
 		opts.TypedSearchAttributes = temporal.NewSearchAttributes(
@@ -244,7 +248,7 @@ func accountNames(contracts []store.Contract) []string {
 func StartBankReconciliation(ctx context.Context, c client.Client, cfg *config.Config) error {
 	opts := client.StartWorkflowOptions{
 		ID:                       workflows.BankReconciliationID,
-		TaskQueue:                cfg.TaskQueue,
+		TaskQueue:                cfg.ReconciliationTaskQueue(),
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 	}
 	if cfg.Temporal.SearchAttributes {

@@ -52,7 +52,7 @@ func Default() *Config {
 			Namespace:        "default",
 			SearchAttributes: true,
 		},
-		Database: Database{Driver: "sqlite", MaxConns: 4},
+		Database: Database{Driver: "sqlite", MaxConns: 1},
 		API: API{
 			Address:          "127.0.0.1:8080",
 			WebhookTolerance: 5 * time.Minute,
@@ -88,7 +88,7 @@ func Default() *Config {
 				{Label: "balance", Trigger: "delivery", Ratio: decimal.RequireFromString("0.7")},
 			},
 			PollInterval: 2 * time.Second,
-			PageSize:     500,
+			PageSize:     200,
 		},
 		Chain: Chain{
 			ProductionPollInitial: 10 * time.Second,
@@ -98,12 +98,13 @@ func Default() *Config {
 			ActivityTimeout:       30 * time.Second,
 			RetryMaxAttempts:      8,
 			RetryMaxInterval:      time.Minute,
+			LocalActivities:       true,
 		},
 		Worker: Worker{
-			MaxConcurrentActivities:    200,
-			MaxConcurrentWorkflowTasks: 100,
+			MaxConcurrentActivities:    500,
+			MaxConcurrentWorkflowTasks: 500,
 			ActivityPollers:            8,
-			WorkflowPollers:            8,
+			WorkflowPollers:            16,
 			MaxCachedWorkflows:         10000,
 		},
 		ERP: ERP{

@@ -87,6 +87,18 @@ func DefaultDynamicConfig() dynamicconfig.StaticClient {
 		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
 		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():   true,
 		dynamicconfig.EnableReadFromSecondaryVisibility.Key():       false,
+		// One partition per task queue: with a single matching host,
+		// more partitions only add forwarding between them.
+		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
+		// The only shard's events cache defaults to 512 KiB, far below the
+		// recent events of thousands of open workflows; misses read history
+		// back from SQLite.
+		dynamicconfig.EventsCacheMaxSizeBytes.Key(): 64 << 20,
+		// Delete a workflow task's timeout timer once the task completes,
+		// instead of leaving it for the timer queue to load and discard, so
+		// user timers do not queue behind them.
+		dynamicconfig.EnableBestEffortDeleteTasksOnWorkflowUpdate.Key(): true,
 	}
 }
 

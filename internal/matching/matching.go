@@ -6,18 +6,22 @@
 //  2. Contract numbers found in the remark win: the amount goes to them in
 //     the order written, each up to its open balance, and whatever is left
 //     goes to the last one as over-payment.
-//  3. Without a usable number, the payer's open contracts are tried: one
-//     whose open balance equals the amount, then one with an open instalment
-//     equal to the amount, then all of them when their balances add up to
-//     the amount exactly (a combined payment), then the only open contract
-//     of the payer whatever the amount (partial or over-payment). Ties go to
-//     the oldest contract, the usual first-in-first-out rule of cash
-//     application.
+//     A remark may name a contract that is already paid or closed; the
+//     money still goes to it, as over-payment for a person to refund.
+//  3. Without a usable number, the payer's open contracts are tried: the
+//     one whose open balance equals the amount, then the one with an open
+//     instalment equal to the amount, then all of them when their balances
+//     add up to the amount exactly (a combined payment), then the only open
+//     contract of the payer whatever the amount (partial or over-payment).
+//     When two contracts fit a rule equally, the line is ambiguous: paying
+//     the wrong one would close it and leave the other waiting, so a person
+//     decides.
 //  4. Anything else is unmatched and waits for a person.
 package matching
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -97,8 +101,9 @@ type Result struct {
 	Note string
 }
 
-// Book holds the open balances and applies decisions to them, so lines of
-// one batch see the allocations of the lines before them.
+// Book holds the balances of open contracts, and of closed ones that
+// remarks name, and applies decisions to them, so lines of one batch see
+// the allocations of the lines before them.
 type Book struct {
 	byNo    map[string]*Balance
 	byPayer map[string][]*Balance
@@ -110,6 +115,8 @@ var DefaultContractPattern = regexp.MustCompile(`(?i)\bCT-[A-Z0-9]{4,}\b`)
 
 // NewBook indexes balances by contract number and by payer name. pattern
 // finds contract numbers in remarks; nil uses DefaultContractPattern.
+// Balances of closed contracts should carry Allocated equal to Total, so
+// only a remark can direct money to them.
 func NewBook(balances []*Balance, pattern *regexp.Regexp) *Book {
 	if pattern == nil {
 		pattern = DefaultContractPattern
@@ -144,7 +151,7 @@ func (b *Book) Match(line Line) Result {
 		b.apply(result.Allocations)
 		return result
 	}
-	note := "no contract number in the remark and no unique open contract of payer " + quote(line.PayerName) + " fits " + line.Amount.StringFixed(2)
+	note := "no contract number in the remark and no single open contract of payer " + quote(line.PayerName) + " fits " + line.Amount.StringFixed(2)
 	return Result{Outcome: OutcomeUnmatched, Note: note}
 }
 
@@ -193,17 +200,27 @@ func (b *Book) matchPayer(line Line) (Result, bool) {
 			Note:        note,
 		}, true
 	}
+	var byBalance, byInstalment []*Balance
 	for _, balance := range open {
 		if balance.Open().Equal(line.Amount) {
-			return single(balance, "payer and open balance match")
+			byBalance = append(byBalance, balance)
 		}
-	}
-	for _, balance := range open {
 		for _, instalment := range balance.openInstalments() {
 			if instalment.Equal(line.Amount) {
-				return single(balance, "payer and an open instalment match")
+				byInstalment = append(byInstalment, balance)
+				break
 			}
 		}
+	}
+	switch {
+	case len(byBalance) == 1:
+		return single(byBalance[0], "payer and open balance match")
+	case len(byBalance) > 1:
+		return Result{}, false
+	case len(byInstalment) == 1:
+		return single(byInstalment[0], "payer and an open instalment match")
+	case len(byInstalment) > 1:
+		return Result{}, false
 	}
 	sum := decimal.Zero
 	for _, balance := range open {
@@ -255,4 +272,20 @@ func quote(s string) string {
 		return "(no name)"
 	}
 	return "\"" + s + "\""
+}
+
+// ContractNumbers returns the contract numbers a remark names, upper-cased,
+// in the order written and without repeats.
+func ContractNumbers(remark string, pattern *regexp.Regexp) []string {
+	if pattern == nil {
+		pattern = DefaultContractPattern
+	}
+	var numbers []string
+	for _, m := range pattern.FindAllString(remark, -1) {
+		number := strings.ToUpper(m)
+		if !slices.Contains(numbers, number) {
+			numbers = append(numbers, number)
+		}
+	}
+	return numbers
 }

@@ -16,6 +16,8 @@ func balances() []*Balance {
 		{ContractNo: "CT-AAAA0002", AccountName: "Cancity", SignedOn: day(2), Total: d("500"), Instalments: []decimal.Decimal{d("150"), d("350")}},
 		{ContractNo: "CT-BBBB0001", AccountName: "Isdom", SignedOn: day(3), Total: d("4514"), Instalments: []decimal.Decimal{d("1354.2"), d("3159.8")}},
 		{ContractNo: "CT-CCCC0001", AccountName: "Codehow", SignedOn: day(4), Total: d("588"), Allocated: d("588"), Instalments: []decimal.Decimal{d("176.4"), d("411.6")}},
+		{ContractNo: "CT-TWIN0001", AccountName: "Twins", SignedOn: day(5), Total: d("500"), Instalments: []decimal.Decimal{d("150"), d("350")}},
+		{ContractNo: "CT-TWIN0002", AccountName: "Twins", SignedOn: day(6), Total: d("500"), Instalments: []decimal.Decimal{d("150"), d("350")}},
 	}
 }
 
@@ -46,6 +48,10 @@ func TestMatch(t *testing.T) {
 		{"only open contract takes partial", Line{Amount: d("100"), PayerName: "Isdom"}, OutcomeMatched,
 			map[string]string{"CT-BBBB0001": "100"}},
 		{"ambiguous payer unmatched", Line{Amount: d("123"), PayerName: "Cancity"}, OutcomeUnmatched, nil},
+		{"two equal instalments unmatched", Line{Amount: d("350"), PayerName: "Twins"}, OutcomeUnmatched, nil},
+		{"two equal balances unmatched", Line{Amount: d("500"), PayerName: "Twins"}, OutcomeUnmatched, nil},
+		{"remark names a paid contract", Line{Amount: d("588"), PayerName: "Codehow", Remark: "货款 CT-CCCC0001（第2笔）"}, OutcomeMatched,
+			map[string]string{"CT-CCCC0001": "588"}},
 		{"unknown payer unmatched", Line{Amount: d("123"), PayerName: "Stranger Ltd"}, OutcomeUnmatched, nil},
 		{"paid contract not a candidate", Line{Amount: d("588"), PayerName: "Codehow"}, OutcomeUnmatched, nil},
 	}
@@ -93,5 +99,13 @@ func TestMatchSeesEarlierLinesOfBatch(t *testing.T) {
 	third := book.Match(Line{Amount: d("17"), PayerName: "Cancity"})
 	if third.Outcome != OutcomeMatched || third.Allocations[0].ContractNo != "CT-AAAA0002" {
 		t.Fatalf("third line = %+v, want the only open contract CT-AAAA0002", third)
+	}
+}
+
+func TestContractNumbers(t *testing.T) {
+	got := ContractNumbers("支付合同ct-aaaa0001、CT-BBBB0001余款 CT-AAAA0001", nil)
+	want := []string{"CT-AAAA0001", "CT-BBBB0001"}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("ContractNumbers = %v, want %v", got, want)
 	}
 }

@@ -11,6 +11,7 @@ package simulators
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -54,3 +55,24 @@ type NopWorld struct{}
 
 func (NopWorld) SalesOrderAudited(context.Context, SalesOrderAudited) error { return nil }
 func (NopWorld) InvoiceIssued(context.Context, InvoiceIssued) error         { return nil }
+
+// ForEachConcurrently calls fn for every item, at most limit calls at a
+// time, and returns when all have returned. Simulators deliver callbacks
+// with it, because one slow receiver must not hold up the others.
+func ForEachConcurrently[T any](items []T, limit int, fn func(T)) {
+	if limit < 1 {
+		limit = 1
+	}
+	slots := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for _, item := range items {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			fn(item)
+		}()
+	}
+	wg.Wait()
+}

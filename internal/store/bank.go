@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -58,34 +59,52 @@ type OpenBalance struct {
 	Instalments []decimal.Decimal `bun:"-"`
 }
 
-// OpenBalances returns every contract that is neither closed nor
-// cancelled, with its allocations and payment plan.
-func OpenBalances(ctx context.Context, db bun.IDB) ([]OpenBalance, error) {
+// OpenBalances returns the contracts that are neither closed nor
+// cancelled and either belong to one of the payers or carry one of the
+// numbers, with their allocations and payment plan. Payers are compared
+// without regard to case and surrounding spaces. Matching reads only the
+// contracts its lines can concern, so its cost follows the lines, not the
+// number of open contracts.
+func OpenBalances(ctx context.Context, db bun.IDB, payers, numbers []string) ([]OpenBalance, error) {
+	if len(payers) == 0 && len(numbers) == 0 {
+		return nil, nil
+	}
+	keys := make([]string, 0, len(payers))
+	for _, p := range payers {
+		keys = append(keys, strings.ToLower(strings.TrimSpace(p)))
+	}
+	q := db.NewSelect().Model((*Contract)(nil)).
+		Column("contract_no", "account_name", "signed_on", "amount").
+		Where("state NOT IN (?, ?)", ContractClosed, ContractCancelled).
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			if len(keys) > 0 {
+				q = q.WhereOr("lower(trim(account_name)) IN (?)", bun.In(keys))
+			}
+			if len(numbers) > 0 {
+				q = q.WhereOr("contract_no IN (?)", bun.In(numbers))
+			}
+			return q
+		}).
+		Order("signed_on", "contract_no")
 	var balances []OpenBalance
-	err := db.NewRaw(`
-		SELECT c.contract_no, c.account_name, c.signed_on, c.amount
-		FROM contracts c
-		WHERE c.state NOT IN (?, ?)
-		ORDER BY c.signed_on, c.contract_no`, ContractClosed, ContractCancelled).Scan(ctx, &balances)
-	if err != nil {
+	if err := q.Scan(ctx, &balances); err != nil {
 		return nil, fmt.Errorf("read open balances: %w", err)
 	}
 	if len(balances) == 0 {
 		return nil, nil
 	}
 	index := make(map[string]int, len(balances))
+	contractNos := make([]string, len(balances))
 	for i := range balances {
 		balances[i].Allocated = decimal.Zero
 		index[balances[i].ContractNo] = i
+		contractNos[i] = balances[i].ContractNo
 	}
 	// Sums are taken in Go: SQLite's SUM over TEXT amounts would add
 	// binary floats.
 	var allocated []Allocation
-	err = db.NewRaw(`
-		SELECT a.contract_no, a.amount
-		FROM allocations a JOIN contracts c ON c.contract_no = a.contract_no
-		WHERE c.state NOT IN (?, ?)`, ContractClosed, ContractCancelled).Scan(ctx, &allocated)
-	if err != nil {
+	if err := db.NewSelect().Model(&allocated).Column("contract_no", "amount").
+		Where("contract_no IN (?)", bun.In(contractNos)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("read allocations of open contracts: %w", err)
 	}
 	for _, a := range allocated {
@@ -94,12 +113,8 @@ func OpenBalances(ctx context.Context, db bun.IDB) ([]OpenBalance, error) {
 		}
 	}
 	var plan []PaymentInstalment
-	err = db.NewRaw(`
-		SELECT p.contract_no, p.seq, p.amount
-		FROM payment_instalments p JOIN contracts c ON c.contract_no = p.contract_no
-		WHERE c.state NOT IN (?, ?)
-		ORDER BY p.contract_no, p.seq`, ContractClosed, ContractCancelled).Scan(ctx, &plan)
-	if err != nil {
+	if err := db.NewSelect().Model(&plan).Column("contract_no", "seq", "amount").
+		Where("contract_no IN (?)", bun.In(contractNos)).Order("contract_no", "seq").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("read payment plans: %w", err)
 	}
 	for _, p := range plan {
@@ -237,4 +252,17 @@ func (s *Store) AssignLine(ctx context.Context, lineID, contractNo, by string) (
 		return nil, err
 	}
 	return allocation, nil
+}
+
+// ContractsByNumber returns the contracts with the given numbers; unknown
+// numbers are skipped.
+func ContractsByNumber(ctx context.Context, db bun.IDB, numbers []string) ([]Contract, error) {
+	if len(numbers) == 0 {
+		return nil, nil
+	}
+	var contracts []Contract
+	if err := db.NewSelect().Model(&contracts).Where("contract_no IN (?)", bun.In(numbers)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("read %d contracts named in remarks: %w", len(numbers), err)
+	}
+	return contracts, nil
 }

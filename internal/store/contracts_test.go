@@ -198,7 +198,7 @@ func TestBankLinesAndAllocations(t *testing.T) {
 		if err := store.InsertAllocations(ctx, s.DB, allocations); err != nil {
 			t.Fatal(err)
 		}
-		balances, err := store.OpenBalances(ctx, s.DB)
+		balances, err := store.OpenBalances(ctx, s.DB, []string{" CANCITY"}, nil)
 		if err != nil || len(balances) != 2 {
 			t.Fatalf("balances = %+v, err %v", balances, err)
 		}
@@ -213,6 +213,10 @@ func TestBankLinesAndAllocations(t *testing.T) {
 			if len(b.Instalments) != 2 {
 				t.Errorf("instalments = %v, want 2", b.Instalments)
 			}
+		}
+		byNumber, err := store.OpenBalances(ctx, s.DB, []string{"Someone Else"}, []string{"CT-D2"})
+		if err != nil || len(byNumber) != 1 || byNumber[0].ContractNo != "CT-D2" {
+			t.Fatalf("balances by number = %+v, err %v; want only CT-D2", byNumber, err)
 		}
 		pending, err := s.UndeliveredAllocations(ctx, 10)
 		if err != nil || len(pending) != 3 {

@@ -559,3 +559,26 @@ func TestForeignCurrencyOrderPaidInItsCurrency(t *testing.T) {
 		t.Errorf("customer paid %s, want the order total 1000.00 USD", total)
 	}
 }
+
+func TestNoRemarkOnlyWhenAmountIsUnique(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "bank.db"))
+	behaviour := quietBehaviour(t)
+	behaviour.NoRemarkRate = 1
+	simulator := startBank(t, db, behaviour)
+	// Two contracts of one payer with the same total: the rest of either
+	// would match both, so the customer must name the contract.
+	payContract(t, simulator, contract{"CT-SAME0001", "Finhigh", "60.00"})
+	payContract(t, simulator, contract{"CT-SAME0002", "Finhigh", "60.00"})
+	// A third payer's only contract may be paid without a remark.
+	payContract(t, simulator, contract{"CT-ALONE001", "Isdom", "4514.00"})
+	waitAllPosted(t, simulator, 6, 5*time.Second)
+
+	for _, line := range allLines(t, newClient(t, simulator)) {
+		if line.PayerName == "Finhigh" && !strings.Contains(line.Remark, "CT-SAME") {
+			t.Errorf("line %s of %s has remark %q, want the contract named", line.LineID, line.Amount, line.Remark)
+		}
+		if line.PayerName == "Isdom" && line.Amount.Equal(dec(t, "3159.80")) && strings.Contains(line.Remark, "CT-") {
+			t.Errorf("rest of the payer's only contract has remark %q, want a vague one", line.Remark)
+		}
+	}
+}

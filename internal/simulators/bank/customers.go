@@ -47,7 +47,8 @@ func (s *Simulator) SalesOrderAudited(ctx context.Context, event simulators.Sale
 		if err != nil || !fresh {
 			return err
 		}
-		order := &orderRow{ContractNo: event.ContractNo, Total: event.Total.StringFixed(2), Currency: currencyOr(event.Currency)}
+		order := &orderRow{ContractNo: event.ContractNo, PayerName: event.CustomerName,
+			Total: event.Total.StringFixed(2), Currency: currencyOr(event.Currency)}
 		if _, err := tx.NewInsert().Model(order).On("CONFLICT (contract_no) DO NOTHING").Exec(ctx); err != nil {
 			return fmt.Errorf("record order total of %s: %w", event.ContractNo, err)
 		}

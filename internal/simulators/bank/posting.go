@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ordo-project/ordo/internal/logging"
+	"github.com/ordo-project/ordo/internal/money"
 	"github.com/ordo-project/ordo/internal/simulators"
 )
 
@@ -97,7 +98,7 @@ func (s *Simulator) post(ctx context.Context, key string) error {
 			}
 		}
 
-		line, err := s.receiptLine(group)
+		line, err := s.receiptLine(ctx, tx, group)
 		if err != nil {
 			return err
 		}
@@ -151,7 +152,7 @@ func (s *Simulator) findPartner(ctx context.Context, tx bun.IDB, payment *paymen
 
 // receiptLine builds the statement line that pays a group of one or two
 // payments of the same payer.
-func (s *Simulator) receiptLine(group []*paymentRow) (*lineRow, error) {
+func (s *Simulator) receiptLine(ctx context.Context, tx bun.IDB, group []*paymentRow) (*lineRow, error) {
 	total := decimal.Zero
 	contracts := make([]string, 0, len(group))
 	for _, member := range group {
@@ -167,12 +168,16 @@ func (s *Simulator) receiptLine(group []*paymentRow) (*lineRow, error) {
 		contracts = append(contracts, member.ContractNo)
 	}
 	first := group[0]
+	remark, err := s.remark(ctx, tx, group)
+	if err != nil {
+		return nil, err
+	}
 	return &lineRow{
 		Amount:              total.StringFixed(2),
 		Currency:            first.Currency,
 		CounterpartyName:    first.PayerName,
 		CounterpartyAccount: PayerAccount(first.PayerName),
-		Remark:              s.remark(group),
+		Remark:              remark,
 		Kind:                lineReceipt,
 		ContractNos:         strings.Join(contracts, ","),
 	}, nil
@@ -271,7 +276,7 @@ var (
 )
 
 // remark writes the remark of a payment group the way the customer would.
-func (s *Simulator) remark(group []*paymentRow) string {
+func (s *Simulator) remark(ctx context.Context, tx bun.IDB, group []*paymentRow) (string, error) {
 	first := group[0]
 	if len(group) > 1 {
 		contracts := make([]string, len(group))
@@ -280,15 +285,21 @@ func (s *Simulator) remark(group []*paymentRow) string {
 		}
 		switch hashOf(first.PayerName) % 3 {
 		case 0:
-			return "货款 " + strings.Join(contracts, " ")
+			return "货款 " + strings.Join(contracts, " "), nil
 		case 1:
-			return strings.Join(contracts, ",") + " 尾款"
+			return strings.Join(contracts, ",") + " 尾款", nil
 		default:
-			return "支付合同" + strings.Join(contracts, "、") + "余款"
+			return "支付合同" + strings.Join(contracts, "、") + "余款", nil
 		}
 	}
 	if exactBalance(first) && simulators.Chance(first.ContractNo, saltNoRemark, s.behaviour.NoRemarkRate) {
-		return vagueRemarks[hashOf(first.Key)%uint32(len(vagueRemarks))]
+		unique, err := s.amountIdentifies(ctx, tx, first)
+		if err != nil {
+			return "", err
+		}
+		if unique {
+			return vagueRemarks[hashOf(first.Key)%uint32(len(vagueRemarks))], nil
+		}
 	}
 	templates := balanceRemarks
 	switch {
@@ -298,7 +309,35 @@ func (s *Simulator) remark(group []*paymentRow) string {
 		templates = partRemarks
 	}
 	template := templates[hashOf(first.ContractNo+first.Kind)%uint32(len(templates))]
-	return fmt.Sprintf(template, first.ContractNo, first.DocumentNo, first.Part)
+	return fmt.Sprintf(template, first.ContractNo, first.DocumentNo, first.Part), nil
+}
+
+// amountIdentifies reports whether payer and amount alone point at the
+// payment's contract: no other contract of the payer has a total, advance or
+// rest of the same amount. A simulated customer leaves the remark out only
+// then, so the default behaviour stays matchable without a person.
+func (s *Simulator) amountIdentifies(ctx context.Context, tx bun.IDB, payment *paymentRow) (bool, error) {
+	amount, err := decimal.NewFromString(payment.Principal)
+	if err != nil {
+		return false, fmt.Errorf("stored principal %q of %s is not a number: %w", payment.Principal, payment.Key, err)
+	}
+	var others []orderRow
+	err = tx.NewSelect().Model(&others).
+		Where("payer_name = ?", payment.PayerName).Where("contract_no <> ?", payment.ContractNo).Scan(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read other orders of %s: %w", payment.PayerName, err)
+	}
+	for _, order := range others {
+		total, err := decimal.NewFromString(order.Total)
+		if err != nil {
+			return false, fmt.Errorf("stored order total %q of %s is not a number: %w", order.Total, order.ContractNo, err)
+		}
+		advance := money.Round(total.Mul(s.behaviour.AdvanceRatio))
+		if amount.Equal(total) || amount.Equal(advance) || amount.Equal(total.Sub(advance)) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // exactBalance reports whether a payment is the whole rest of an invoice

@@ -59,6 +59,7 @@ type orderRow struct {
 	bun.BaseModel `bun:"table:bank_orders"`
 
 	ContractNo string `bun:"contract_no,pk"`
+	PayerName  string `bun:"payer_name,notnull"`
 	Total      string `bun:"total,notnull"`
 	Currency   string `bun:"currency,notnull"`
 }
@@ -112,6 +113,7 @@ func migrate(ctx context.Context, db bun.IDB) error {
 		{(*paymentRow)(nil), "bank_payments_due", []string{"status", "due_at_ms"}},
 		{(*paymentRow)(nil), "bank_payments_contract", []string{"contract_no"}},
 		{(*paymentRow)(nil), "bank_payments_payer", []string{"payer_name", "status"}},
+		{(*orderRow)(nil), "bank_orders_payer", []string{"payer_name"}},
 	}
 	for _, index := range indexes {
 		if _, err := db.NewCreateIndex().Model(index.model).Index(index.name).Column(index.columns...).IfNotExists().Exec(ctx); err != nil {

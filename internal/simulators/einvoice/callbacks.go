@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/ordo-project/ordo/internal/simulators"
 	"io"
 	"net/http"
 	"strconv"
@@ -85,14 +86,16 @@ func (s *Simulator) deliverDue(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list due callbacks: %w", err)
 	}
-	for _, row := range rows {
-		if ctx.Err() != nil {
-			return nil
+	simulators.ForEachConcurrently(rows, callbackConcurrency, func(row *callbackRow) {
+		if ctx.Err() == nil {
+			s.deliver(ctx, row)
 		}
-		s.deliver(ctx, row)
-	}
+	})
 	return nil
 }
+
+// callbackConcurrency bounds the callbacks in flight at once.
+const callbackConcurrency = 16
 
 // deliver makes one delivery attempt and stores its outcome.
 func (s *Simulator) deliver(ctx context.Context, row *callbackRow) {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -183,39 +184,53 @@ func (s *Simulator) deliverCallbacks(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("select pending callbacks: %w", err)
 	}
-	for i := range pending {
+	var failed error
+	var mu sync.Mutex
+	simulators.ForEachConcurrently(pending, callbackConcurrency, func(cb callback) {
 		select {
 		case <-s.stop:
-			return nil
+			return
 		default:
 		}
-		cb := &pending[i]
-		sendErr := s.sendCallback(ctx, cb)
-		cb.Attempts++
-		entry := s.log.WithFields(logrus.Fields{
-			logging.KeyFormID:     FormProductionOrder,
-			logging.KeyDocumentNo: cb.Number,
-			logging.KeyAttempt:    cb.Attempts,
-		})
-		now := time.Now()
-		switch {
-		case sendErr == nil:
-			cb.DeliveredAt = now.UnixMilli()
-			cb.LastError = ""
-			entry.Info("Delivered completion callback")
-		case cb.Attempts >= s.cfg.CallbackAttempts:
-			cb.FailedAt = now.UnixMilli()
-			cb.LastError = sendErr.Error()
-			entry.WithError(sendErr).Error("Gave up delivering completion callback")
-		default:
-			backoff := s.cfg.CallbackBackoff << (cb.Attempts - 1)
-			cb.NextAttemptAt = now.Add(backoff).UnixMilli()
-			cb.LastError = sendErr.Error()
-			entry.WithError(sendErr).Warnf("Completion callback failed; retrying in %s", backoff)
+		if err := s.attemptCallback(ctx, &cb); err != nil {
+			mu.Lock()
+			failed = err
+			mu.Unlock()
 		}
-		if _, err := s.db.NewUpdate().Model(cb).WherePK().Exec(ctx); err != nil {
-			return fmt.Errorf("record callback attempt for %s: %w", cb.Number, err)
-		}
+	})
+	return failed
+}
+
+// callbackConcurrency bounds the callbacks in flight at once.
+const callbackConcurrency = 16
+
+// attemptCallback sends one callback and records the attempt.
+func (s *Simulator) attemptCallback(ctx context.Context, cb *callback) error {
+	sendErr := s.sendCallback(ctx, cb)
+	cb.Attempts++
+	entry := s.log.WithFields(logrus.Fields{
+		logging.KeyFormID:     FormProductionOrder,
+		logging.KeyDocumentNo: cb.Number,
+		logging.KeyAttempt:    cb.Attempts,
+	})
+	now := time.Now()
+	switch {
+	case sendErr == nil:
+		cb.DeliveredAt = now.UnixMilli()
+		cb.LastError = ""
+		entry.Debug("Delivered completion callback")
+	case cb.Attempts >= s.cfg.CallbackAttempts:
+		cb.FailedAt = now.UnixMilli()
+		cb.LastError = sendErr.Error()
+		entry.WithError(sendErr).Error("Gave up delivering completion callback")
+	default:
+		backoff := s.cfg.CallbackBackoff << (cb.Attempts - 1)
+		cb.NextAttemptAt = now.Add(backoff).UnixMilli()
+		cb.LastError = sendErr.Error()
+		entry.WithError(sendErr).Warnf("Completion callback failed; retrying in %s", backoff)
+	}
+	if _, err := s.db.NewUpdate().Model(cb).WherePK().Exec(ctx); err != nil {
+		return fmt.Errorf("record callback attempt for %s: %w", cb.Number, err)
 	}
 	return nil
 }
