@@ -14,6 +14,6 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: false,
 	}
 	root.AddCommand(newDevCommand(), newServeCommand(), newImportCommand(), newContractCommand(),
-		newAttentionCommand(), newReceiptCommand(), newStatusCommand())
+		newAttentionCommand(), newReceiptCommand(), newStatusCommand(), newBenchCommand())
 	return root
 }

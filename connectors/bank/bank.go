@@ -168,13 +168,20 @@ func sign(request *http.Request, clientID, secret string, now time.Time) error {
 		}
 	}
 	timestamp := strconv.FormatInt(now.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(timestamp + "\n" + request.Method + "\n" + request.URL.RequestURI() + "\n"))
-	mac.Write(body)
 	request.Header.Set("X-Client-Id", clientID)
 	request.Header.Set("X-Timestamp", timestamp)
-	request.Header.Set("X-Signature", hex.EncodeToString(mac.Sum(nil)))
+	request.Header.Set("X-Signature", RequestSignature(secret, timestamp, request.Method, request.URL.RequestURI(), body))
 	return nil
+}
+
+// RequestSignature returns the hex HMAC-SHA256 that authenticates a
+// statement request: over the timestamp, method and request URI, one per
+// line, followed by the body.
+func RequestSignature(secret, timestamp, method, requestURI string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(timestamp + "\n" + method + "\n" + requestURI + "\n"))
+	mac.Write(body)
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // retryableReply reports whether resty should repeat an attempt: on a

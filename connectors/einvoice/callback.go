@@ -1,24 +1,22 @@
 package einvoice
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/ordo-project/ordo/connectors"
+	"github.com/ordo-project/ordo/internal/signing"
 )
 
-// Callback headers the platform sets on every event.
+// Callback headers the platform sets on every event. The timestamp and
+// signature follow package signing.
 const (
 	HeaderCallbackEvent     = "X-Ordo-Event"
-	HeaderCallbackTimestamp = "X-Ordo-Timestamp"
-	HeaderCallbackSignature = "X-Ordo-Signature"
+	HeaderCallbackTimestamp = signing.HeaderTimestamp
+	HeaderCallbackSignature = signing.HeaderSignature
 )
 
 // Callback event names.
@@ -43,29 +41,13 @@ type CallbackEvent struct {
 	Invoice connectors.Invoice
 }
 
-// VerifyCallback checks the X-Ordo-Timestamp and X-Ordo-Signature headers
-// of a callback against its raw body. It rejects a timestamp more than
-// maxAge away from now, so a captured callback cannot be replayed later.
-// Every failure wraps ErrCallbackSignature.
+// VerifyCallback checks the signature headers of a callback against its
+// raw body, rejecting a timestamp more than maxAge away from now, so a
+// captured callback cannot be replayed later. Every failure wraps
+// ErrCallbackSignature.
 func VerifyCallback(secret string, header http.Header, body []byte, now time.Time, maxAge time.Duration) error {
-	timestamp := header.Get(HeaderCallbackTimestamp)
-	signature := header.Get(HeaderCallbackSignature)
-	if timestamp == "" || signature == "" {
-		return fmt.Errorf("%w: missing %s or %s header", ErrCallbackSignature, HeaderCallbackTimestamp, HeaderCallbackSignature)
-	}
-	seconds, err := strconv.ParseInt(timestamp, 10, 64)
-	if err != nil {
-		return fmt.Errorf("%w: timestamp %q is not Unix seconds", ErrCallbackSignature, timestamp)
-	}
-	age := now.Sub(time.Unix(seconds, 0))
-	if age > maxAge || age < -maxAge {
-		return fmt.Errorf("%w: timestamp %s is more than %s away from now", ErrCallbackSignature, timestamp, maxAge)
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(timestamp + "." + string(body)))
-	expected := "sha256=" + hex.EncodeToString(mac.Sum(nil))
-	if !hmac.Equal([]byte(expected), []byte(signature)) {
-		return fmt.Errorf("%w: signature does not match the body", ErrCallbackSignature)
+	if err := signing.Verify(header, []byte(secret), body, now, maxAge); err != nil {
+		return fmt.Errorf("%w: %w", ErrCallbackSignature, err)
 	}
 	return nil
 }

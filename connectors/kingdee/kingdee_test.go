@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ordo-project/ordo/internal/signing"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -583,7 +585,8 @@ func TestProductionCompletion(t *testing.T) {
 	callbacks := make(chan sim.CompletionCallback, 4)
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		want := sim.Sign("callback-secret", r.Header.Get(sim.HeaderTimestamp), body)
+		timestamp, _ := strconv.ParseInt(r.Header.Get(sim.HeaderTimestamp), 10, 64)
+		want := signing.Sign([]byte("callback-secret"), time.Unix(timestamp, 0), body)
 		if !hmac.Equal([]byte(r.Header.Get(sim.HeaderSignature)), []byte(want)) {
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -51,6 +52,10 @@ type productionCallback struct {
 	CompletedAt string `json:"completed_at"`
 }
 
+// productionStatusCompleted is the Kingdee FStatus of a completed
+// production order.
+const productionStatusCompleted = "5"
+
 func (s *Server) productionCallback(w http.ResponseWriter, r *http.Request) {
 	body := s.readSigned(w, r)
 	if body == nil {
@@ -63,6 +68,13 @@ func (s *Server) productionCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	if cb.Number == "" {
 		writeError(w, http.StatusBadRequest, "invalid_argument", "number is required")
+		return
+	}
+	// Only a completion moves the chain on. Other statuses are not the
+	// sender's error, so the response is 200 and the sender stops retrying.
+	if cb.Status != "" && cb.Status != productionStatusCompleted {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ignored",
+			"reason": "production order " + cb.Number + " has status " + cb.Status + ", not " + productionStatusCompleted + " (completed)"})
 		return
 	}
 	contractNo := cb.ContractNo
@@ -96,7 +108,10 @@ func (s *Server) invoiceCallback(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
 		return
 	}
-	contractNo := contractNoFromDocument(event.Invoice.SerialNo)
+	contractNo := invoiceContractNo(body)
+	if contractNo == "" {
+		contractNo = contractNoFromDocument(event.Invoice.SerialNo)
+	}
 	if contractNo == "" {
 		writeError(w, http.StatusBadRequest, "invalid_argument", "serial "+event.Invoice.SerialNo+" is not an ordo invoice request")
 		return
@@ -124,10 +139,18 @@ func (s *Server) deliverCallback(w http.ResponseWriter, r *http.Request, contrac
 	}
 }
 
-func decodeStrict(body []byte, v any) error {
-	dec := newStrictDecoder(strings.NewReader(string(body)))
-	if err := dec.Decode(v); err != nil {
-		return errors.New("invalid JSON body: " + err.Error())
+// invoiceContractNo returns the contract number the e-invoice service
+// echoes in a callback's data, or "" when it sent none. It is preferred to
+// the number derived from the serial, which is ambiguous for a contract
+// number that itself ends in -R<digits>.
+func invoiceContractNo(body []byte) string {
+	var payload struct {
+		Data struct {
+			ContractNo string `json:"contract_no"`
+		} `json:"data"`
 	}
-	return nil
+	if json.Unmarshal(body, &payload) != nil {
+		return ""
+	}
+	return strings.TrimSpace(payload.Data.ContractNo)
 }

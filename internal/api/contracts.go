@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/store"
 	"github.com/ordo-project/ordo/workflows"
 )
@@ -52,6 +53,11 @@ func (s *Server) showContract(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, err)
 		return
 	}
+	// Lists are empty arrays, not null, as in every other response.
+	view.Steps = nonNil(view.Steps)
+	view.Instalments = nonNil(view.Instalments)
+	view.Allocations = nonNil(view.Allocations)
+	view.Attention = nonNil(view.Attention)
 	if r.URL.Query().Get("live") != "false" && contract.WorkflowStartedAt != nil {
 		queryCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
@@ -126,8 +132,8 @@ type ActionRequest struct {
 
 func (s *Server) cancelContract(w http.ResponseWriter, r *http.Request) {
 	var req ActionRequest
-	if err := readJSON(r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+	if err := readJSON(r, &req, false); err != nil {
+		writeBodyError(w, err)
 		return
 	}
 	if req.Reason == "" {
@@ -138,9 +144,10 @@ func (s *Server) cancelContract(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) resumeContract(w http.ResponseWriter, r *http.Request) {
+	// Both fields are optional, so an empty body is a resume without a note.
 	var req ActionRequest
-	if err := readJSON(r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+	if err := readJSON(r, &req, true); err != nil {
+		writeBodyError(w, err)
 		return
 	}
 	s.signalContract(w, r, workflows.SignalResume, workflows.ResumeSignal{By: orDefault(req.By, "api"), Note: req.Reason})
@@ -170,8 +177,8 @@ func (s *Server) signalContract(w http.ResponseWriter, r *http.Request, signal s
 		return
 	}
 	if err != nil {
-		s.Logger.WithError(err).WithField("contract_no", no).Error("signal to contract chain failed")
-		writeError(w, http.StatusBadGateway, "temporal_unavailable", "could not reach Temporal: "+err.Error())
+		s.Logger.WithError(err).WithField(logging.KeyContractNo, no).Error("signal to contract chain failed")
+		writeError(w, http.StatusServiceUnavailable, "temporal_unavailable", "could not reach Temporal, retry later: "+err.Error())
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"contract_no": no, "signal": signal, "status": "accepted"})
@@ -240,8 +247,8 @@ type AssignRequest struct {
 
 func (s *Server) assignBankLine(w http.ResponseWriter, r *http.Request) {
 	var req AssignRequest
-	if err := readJSON(r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+	if err := readJSON(r, &req, false); err != nil {
+		writeBodyError(w, err)
 		return
 	}
 	if req.ContractNo == "" {
@@ -256,6 +263,15 @@ func (s *Server) assignBankLine(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, allocation)
 }
 
+// nonNil returns items, or an empty slice for nil, which JSON encodes as
+// [] instead of null.
+func nonNil[T any](items []T) []T {
+	if items == nil {
+		return []T{}
+	}
+	return items
+}
+
 func orDefault(value, fallback string) string {
 	if value == "" {
 		return fallback
@@ -265,16 +281,35 @@ func orDefault(value, fallback string) string {
 
 // contractNoFromDocument recovers the contract number from a document
 // number ordo derived from it, e.g. MO-CT-1C1I7A6R.
+//
+// NOTE: an invoice serial INV-<no>-R<n> of a reissued invoice is read as
+// contract <no>, so the first serial of a contract whose number itself
+// ends in -R<digits> is misread. Callers prefer a contract number the
+// sender gives.
 func contractNoFromDocument(number string) string {
 	for _, prefix := range []string{"MO-", "SO-", "DN-", "AR-", "RB-", "INV-", "RED-"} {
-		if len(number) > len(prefix) && number[:len(prefix)] == prefix {
-			rest := number[len(prefix):]
-			// Reissued invoices carry a -R<n> suffix after the contract number.
-			if i := strings.LastIndex(rest, "-R"); i > 0 && prefix == "INV-" {
-				rest = rest[:i]
-			}
-			return rest
+		rest, ok := strings.CutPrefix(number, prefix)
+		if !ok || rest == "" {
+			continue
 		}
+		if prefix == "INV-" {
+			rest = trimReissueSuffix(rest)
+		}
+		return rest
 	}
 	return ""
+}
+
+// trimReissueSuffix removes the -R<n> suffix that a reissued invoice's
+// serial carries after the contract number.
+func trimReissueSuffix(serial string) string {
+	i := strings.LastIndex(serial, "-R")
+	if i <= 0 {
+		return serial
+	}
+	digits := serial[i+2:]
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return serial
+	}
+	return serial[:i]
 }

@@ -1,11 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -13,8 +16,9 @@ import (
 	"github.com/ordo-project/ordo/internal/store"
 )
 
-// maxUploadBytes bounds a CRM export upload.
-const maxUploadBytes = 256 << 20
+// maxUploadBytes bounds a CRM export upload. It is a whole number of MiB,
+// and a variable so that tests can lower it.
+var maxUploadBytes int64 = 256 << 20
 
 // ImportEvent is one line of the streamed answer of an import: progress
 // while it runs, then the summary or an error.
@@ -43,36 +47,28 @@ type ChainStarter interface {
 // events, then a summary event. The import goes on when the client
 // disconnects, so a half-written import never depends on the client.
 func (s *Server) importCRM(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxUploadBytes)
-	reader, err := r.MultipartReader()
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_argument", "expected a multipart/form-data upload of the export's CSV files: "+err.Error())
+	files, rejected := readExportUpload(w, r)
+	if rejected != nil {
+		writeError(w, rejected.status, rejected.code, rejected.message)
 		return
-	}
-	files := map[string]io.Reader{}
-	for {
-		part, err := reader.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "invalid_argument", "read upload: "+err.Error())
-			return
-		}
-		name := part.FileName()
-		if name == "" {
-			name = part.FormName()
-		}
-		data, err := io.ReadAll(part)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "invalid_argument", "read uploaded file "+name+": "+err.Error())
-			return
-		}
-		files[name] = strings.NewReader(string(data))
 	}
 	source, err := crmimport.ReaderSource("upload", files)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		writeError(w, http.StatusBadRequest, "invalid_export", err.Error())
+		return
+	}
+	// A missing file is found here, before the response starts, so the
+	// client gets a plain 400 instead of a stream that ends in an error.
+	var missing []string
+	for _, file := range crmimport.Files {
+		if _, ok := files[file]; !ok {
+			missing = append(missing, file)
+		}
+	}
+	if len(missing) > 0 {
+		writeError(w, http.StatusBadRequest, "invalid_export", fmt.Sprintf(
+			"the upload lacks %s: a CRM export has the files %s, each sent as one part named after the file",
+			strings.Join(missing, ", "), strings.Join(crmimport.Files, ", ")))
 		return
 	}
 
@@ -85,7 +81,9 @@ func (s *Server) importCRM(w http.ResponseWriter, r *http.Request) {
 		Currency: s.Config.Currency,
 		Tax:      s.Config.Tax,
 		Plan:     s.Config.Payment.Plan,
-		Progress: func(p crmimport.Progress) { stream.send(ImportEvent{Type: "progress", Progress: &p}) },
+
+		ExchangeRates: s.Config.Invoice.ExchangeRates,
+		Progress:      func(p crmimport.Progress) { stream.send(ImportEvent{Type: "progress", Progress: &p}) },
 	})
 	if err != nil {
 		s.Logger.WithError(err).Error("CRM import failed")
@@ -112,6 +110,57 @@ func (s *Server) importCRM(w http.ResponseWriter, r *http.Request) {
 		s.Contracts.Kick()
 	}
 	stream.send(ImportEvent{Type: "summary", Summary: summary, Started: started})
+}
+
+// uploadError is a rejected upload, answered before the stream starts.
+type uploadError struct {
+	status  int
+	code    string
+	message string
+}
+
+// readExportUpload reads the parts of a multipart CRM export upload into
+// memory, keyed by export file name. A part whose form name is one of
+// crmimport.Files is that file, so a client may upload a file saved under
+// another name. Any other part is keyed by its file name, or by its form
+// name when it has none.
+func readExportUpload(w http.ResponseWriter, r *http.Request) (map[string]io.Reader, *uploadError) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxUploadBytes)
+	reader, err := r.MultipartReader()
+	if err != nil {
+		return nil, &uploadError{http.StatusBadRequest, "invalid_argument",
+			"expected a multipart/form-data upload of the export's CSV files: " + err.Error()}
+	}
+	readFailed := func(what string, err error) *uploadError {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return &uploadError{http.StatusRequestEntityTooLarge, "too_large",
+				fmt.Sprintf("the upload exceeds %d MiB, the limit of a CRM export upload", maxUploadBytes>>20)}
+		}
+		return &uploadError{http.StatusBadRequest, "invalid_argument", what + ": " + err.Error()}
+	}
+	files := map[string]io.Reader{}
+	for {
+		part, err := reader.NextPart()
+		if errors.Is(err, io.EOF) {
+			return files, nil
+		}
+		if err != nil {
+			return nil, readFailed("read upload", err)
+		}
+		name := part.FormName()
+		if !slices.Contains(crmimport.Files, name) && part.FileName() != "" {
+			name = part.FileName()
+		}
+		if _, seen := files[name]; seen {
+			return nil, &uploadError{http.StatusBadRequest, "invalid_export", "the upload contains " + name + " twice: send each file once"}
+		}
+		data, err := io.ReadAll(part)
+		if err != nil {
+			return nil, readFailed("read uploaded file "+name, err)
+		}
+		files[name] = bytes.NewReader(data)
+	}
 }
 
 // eventStream writes NDJSON events and flushes each, ignoring a client

@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -126,8 +127,10 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 func (s *Server) auth(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.Token != "" {
-			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !constantTimeEqual(got, s.Token) {
+			// The scheme is case-insensitive (RFC 9110, section 11.1), the
+			// token is not.
+			scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+			if !strings.EqualFold(scheme, "Bearer") || !constantTimeEqual(strings.TrimSpace(token), s.Token) {
 				writeError(w, http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token: set ORDO_API_TOKEN")
 				return
 			}
@@ -212,9 +215,40 @@ func (s *Server) writeStoreError(w http.ResponseWriter, err error) {
 	}
 }
 
-// readJSON decodes a bounded JSON body, rejecting unknown fields.
-func readJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBodyBytes))
+// errBodyTooLarge means a JSON request body exceeds maxBodyBytes.
+var errBodyTooLarge = errors.New("request body exceeds 1 MiB")
+
+// readJSON decodes a bounded JSON body into v; see decodeStrict. When
+// emptyOK is set, an empty body leaves v as it is, for requests whose
+// fields are all optional.
+func readJSON(r *http.Request, v any, emptyOK bool) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		return fmt.Errorf("read request body: %w", err)
+	}
+	if len(body) > maxBodyBytes {
+		return errBodyTooLarge
+	}
+	if emptyOK && len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	return decodeStrict(body, v)
+}
+
+// writeBodyError writes the error response to a request whose body
+// readJSON rejected.
+func writeBodyError(w http.ResponseWriter, err error) {
+	if errors.Is(err, errBodyTooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", err.Error())
+		return
+	}
+	writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+}
+
+// decodeStrict decodes body, which must be one JSON value and nothing
+// after it, into v, rejecting unknown fields.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -222,15 +256,12 @@ func readJSON(r *http.Request, v any) error {
 		}
 		return fmt.Errorf("invalid JSON body: %w", err)
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("invalid JSON body: send one JSON object and nothing after it")
+	}
 	return nil
 }
 
 func constantTimeEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
-func newStrictDecoder(r io.Reader) *json.Decoder {
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	return dec
 }

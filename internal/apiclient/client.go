@@ -126,7 +126,7 @@ func (c *Client) Stream(ctx context.Context, path, contentType string, body io.R
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
-			return fmt.Errorf("read streamed answer of %s: %w", path, err)
+			return fmt.Errorf("connection to ordo lost while %s was running (%w): what was written before is kept, so run the same command again to finish", path, err)
 		}
 		if err := onLine(line); err != nil {
 			return err

@@ -157,9 +157,13 @@ func Run(ctx context.Context, opts Options) (err error) {
 		<-ctx.Done()
 		return nil
 	}
+	token, err := config.Credential{Value: cfg.API.Token, File: cfg.API.TokenFile}.Resolve()
+	if err != nil {
+		return fmt.Errorf("api.token_file: %w", err)
+	}
 	server := &api.Server{
 		Store: st, Temporal: temporalClient, Config: cfg, Logger: logger,
-		Token: cfg.API.Token, WebhookSecret: []byte(secret), Contracts: starter,
+		Token: token, WebhookSecret: []byte(secret), Contracts: starter,
 		Extra: map[string]http.Handler{},
 	}
 	if sims != nil {

@@ -1,4 +1,4 @@
-// Package bench measures ordo against the baseline the targets compare it
+// Package bench measures ordo against the baseline its targets compare it
 // with: a bare Temporal workflow with the same number of activities on the
 // same embedded server.
 package bench
@@ -21,18 +21,44 @@ const BareTaskQueue = "bench-bare"
 // BareInput sets how many no-op activities a bare workflow runs.
 type BareInput struct {
 	Activities int `json:"activities"`
+	// Local runs them as local activities, as ordo's chains run their calls
+	// to outside systems by default.
+	Local bool `json:"local"`
+	// Groups, when set, splits the activities into groups separated by a
+	// one-second timer, the shape of a chain that waits for an outside
+	// event (a callback or a payment) between bursts of calls.
+	Groups []int `json:"groups,omitempty"`
 }
 
-// BareWorkflow runs Activities no-op activities one after the other, the
-// shape of a chain without its business logic.
+// eventWait stands in for one outside event in a shaped bare workflow.
+const eventWait = time.Second
+
+// BareWorkflow runs no-op activities one after the other: the shape of a
+// chain without its business logic.
 func BareWorkflow(ctx workflow.Context, in BareInput) error {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-	})
-	for i := 0; i < in.Activities; i++ {
-		if err := workflow.ExecuteActivity(ctx, NoOp, i).Get(ctx, nil); err != nil {
-			return err
+	policy := &temporal.RetryPolicy{MaximumAttempts: 3}
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: policy})
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: policy})
+	groups := in.Groups
+	if len(groups) == 0 {
+		groups = []int{in.Activities}
+	}
+	for g, count := range groups {
+		if g > 0 {
+			if err := workflow.Sleep(ctx, eventWait); err != nil {
+				return err
+			}
+		}
+		for i := 0; i < count; i++ {
+			var err error
+			if in.Local {
+				err = workflow.ExecuteLocalActivity(ctx, NoOp, i).Get(ctx, nil)
+			} else {
+				err = workflow.ExecuteActivity(ctx, NoOp, i).Get(ctx, nil)
+			}
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -41,24 +67,40 @@ func BareWorkflow(ctx workflow.Context, in BareInput) error {
 // NoOp is an activity that does nothing.
 func NoOp(_ context.Context, _ int) error { return nil }
 
-// RunBare starts n bare workflows with the given number of activities,
-// starting them with the given parallelism, and returns the time from the
-// first start until the last completes.
-func RunBare(ctx context.Context, c client.Client, n, activities, parallelism int, opts worker.Options) (time.Duration, error) {
+// BareResult is the outcome of one bare run.
+type BareResult struct {
+	Workflows  int
+	Activities int
+	Local      bool
+	Groups     []int
+	Elapsed    time.Duration
+}
+
+// PerSecond returns completed workflows per second.
+func (r BareResult) PerSecond() float64 {
+	return float64(r.Workflows) / r.Elapsed.Seconds()
+}
+
+// RunBare starts n bare workflows with the given parallelism of start
+// calls, and returns the time from the first start until the last
+// workflow completed. It runs its own worker with opts on BareTaskQueue.
+func RunBare(ctx context.Context, c client.Client, n int, in BareInput, parallelism int, opts worker.Options) (BareResult, error) {
 	w := worker.New(c, BareTaskQueue, opts)
 	w.RegisterWorkflow(BareWorkflow)
 	w.RegisterActivity(NoOp)
 	if err := w.Start(); err != nil {
-		return 0, fmt.Errorf("start bare worker: %w", err)
+		return BareResult{}, fmt.Errorf("start bare worker: %w", err)
 	}
 	defer w.Stop()
 
 	started := time.Now()
 	runs := make([]client.WorkflowRun, n)
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, parallelism)
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+		slots    = make(chan struct{}, max(parallelism, 1))
+	)
 	stamp := started.UnixNano()
 	for i := 0; i < n; i++ {
 		wg.Add(1)
@@ -70,7 +112,7 @@ func RunBare(ctx context.Context, c client.Client, n, activities, parallelism in
 				ID:               fmt.Sprintf("bench-bare-%d-%d", stamp, i),
 				TaskQueue:        BareTaskQueue,
 				EnableEagerStart: true,
-			}, BareWorkflow, BareInput{Activities: activities})
+			}, BareWorkflow, in)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && firstErr == nil {
@@ -81,12 +123,12 @@ func RunBare(ctx context.Context, c client.Client, n, activities, parallelism in
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return 0, fmt.Errorf("start bare workflow: %w", firstErr)
+		return BareResult{}, fmt.Errorf("start bare workflow: %w", firstErr)
 	}
 	for _, run := range runs {
 		if err := run.Get(ctx, nil); err != nil {
-			return 0, fmt.Errorf("bare workflow %s: %w", run.GetID(), err)
+			return BareResult{}, fmt.Errorf("bare workflow %s: %w", run.GetID(), err)
 		}
 	}
-	return time.Since(started), nil
+	return BareResult{Workflows: n, Activities: in.Activities, Local: in.Local, Groups: in.Groups, Elapsed: time.Since(started)}, nil
 }

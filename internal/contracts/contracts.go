@@ -7,6 +7,8 @@ package contracts
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,7 +41,35 @@ type Deal struct {
 type Rules struct {
 	Tax  config.Tax
 	Plan []config.Instalment
+	// ExchangeRates must cover the contract's currency unless it is CNY,
+	// because every VAT invoice is issued in CNY.
+	ExchangeRates []config.ExchangeRate
 }
+
+// CheckCurrency rejects a currency a chain could not invoice: one that is
+// not three capital letters, or one other than CNY without an exchange rate.
+func (r Rules) CheckCurrency(currency string) error {
+	if !currencyPattern.MatchString(currency) {
+		return &FieldError{Field: "currency", Message: fmt.Sprintf("%q is not an ISO 4217 code of three capital letters such as CNY", currency)}
+	}
+	if currency == "CNY" {
+		return nil
+	}
+	known := []string{"CNY"}
+	for _, rate := range r.ExchangeRates {
+		if rate.Currency == currency {
+			return nil
+		}
+		if !slices.Contains(known, rate.Currency) {
+			known = append(known, rate.Currency)
+		}
+	}
+	return &FieldError{Field: "currency", Message: fmt.Sprintf(
+		"%q has no exchange rate under invoice.exchange_rates, so its invoice could not be issued in CNY: use one of %s, or add a rate",
+		currency, strings.Join(known, ", "))}
+}
+
+var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
 
 // FieldError names the deal field that prevents a contract.
 type FieldError struct {
@@ -67,8 +97,8 @@ func Build(deal Deal, rules Rules, now time.Time) (*store.Contract, []store.Paym
 	if deal.SignedOn.IsZero() {
 		return nil, nil, &FieldError{Field: "signed_on", Message: "is required"}
 	}
-	if len(deal.Currency) != 3 {
-		return nil, nil, &FieldError{Field: "currency", Message: fmt.Sprintf("%q is not an ISO 4217 code such as CNY", deal.Currency)}
+	if err := rules.CheckCurrency(deal.Currency); err != nil {
+		return nil, nil, err
 	}
 	quantity := deal.Quantity
 	if quantity.IsZero() {

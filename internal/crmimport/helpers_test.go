@@ -13,7 +13,7 @@ import (
 )
 
 // realExport is the public sample export the importer is built for.
-const realExport = "/work/shared/data/crm-sales-opportunities"
+const realExport = "../../testdata/crm-sales-opportunities"
 
 // testNow is the import time of tests: after every date of the small
 // exports below and of the real export.
@@ -77,7 +77,7 @@ func testOptions() Options {
 		Rate:     decimal.RequireFromString("0.17"),
 		From:     config.Date{Time: time.Date(1994, 1, 1, 0, 0, 0, 0, time.UTC)},
 	}}, tax.Rates...)
-	return Options{Currency: "USD", Tax: tax, Plan: cfg.Payment.Plan, Now: testNow}
+	return Options{Currency: "USD", Tax: tax, Plan: cfg.Payment.Plan, ExchangeRates: cfg.Invoice.ExchangeRates, Now: testNow}
 }
 
 func parseFiles(t *testing.T, replace map[string]string) *Dataset {

@@ -520,7 +520,8 @@ func TestImportInvalidOptions(t *testing.T) {
 		change func(*Options)
 		want   string
 	}{
-		{"lower-case currency", func(o *Options) { o.Currency = "usd" }, `currency "usd"`},
+		{"lower-case currency", func(o *Options) { o.Currency = "usd" }, `currency: "usd"`},
+		{"currency without exchange rate", func(o *Options) { o.Currency = "EUR" }, `"EUR" has no exchange rate`},
 		{"no payment plan", func(o *Options) { o.Plan = nil }, "no instalments"},
 		{"ratios not adding up", func(o *Options) { o.Plan[1].Ratio = decimal.RequireFromString("0.6") }, "add up to 0.9"},
 		{"unknown trigger", func(o *Options) { o.Plan[0].Trigger = "invoice" }, `trigger "invoice"`},

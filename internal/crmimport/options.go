@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/ordo-project/ordo/internal/config"
+	"github.com/ordo-project/ordo/internal/contracts"
 	"github.com/ordo-project/ordo/internal/store"
 )
 
@@ -22,6 +23,9 @@ type Options struct {
 	Tax config.Tax
 	// Plan is the payment plan every imported contract gets.
 	Plan []config.Instalment
+	// ExchangeRates convert a currency other than CNY for the invoice; the
+	// import is rejected when Currency has none.
+	ExchangeRates []config.ExchangeRate
 	// Progress, when set, is called at the start and end of each phase and
 	// after each batch of rows. It runs on the importing goroutine, so it
 	// should return quickly.
@@ -82,8 +86,8 @@ func (o Options) withDefaults() Options {
 // validate checks the options that Import needs beyond Parse.
 func (o Options) validate() error {
 	var problems []string
-	if len(o.Currency) != 3 || strings.ContainsFunc(o.Currency, func(r rune) bool { return r < 'A' || r > 'Z' }) {
-		problems = append(problems, fmt.Sprintf("currency %q is not an ISO 4217 code such as USD or CNY", o.Currency))
+	if err := (contracts.Rules{ExchangeRates: o.ExchangeRates}).CheckCurrency(o.Currency); err != nil {
+		problems = append(problems, err.Error())
 	}
 	if len(o.Tax.Rates) == 0 {
 		problems = append(problems, "tax configuration has no VAT rates")

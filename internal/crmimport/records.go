@@ -162,7 +162,7 @@ func (m *mapper) contract(d *deal) {
 		Currency:      m.opts.Currency,
 		SignedOn:      *row.CloseDate,
 		Source:        store.SourceCRMImport,
-	}, contracts.Rules{Tax: m.opts.Tax, Plan: m.opts.Plan}, m.opts.Now)
+	}, contracts.Rules{Tax: m.opts.Tax, Plan: m.opts.Plan, ExchangeRates: m.opts.ExchangeRates}, m.opts.Now)
 	if err != nil {
 		column, value := "close_value", row.CloseValue.Decimal.String()
 		if fe, ok := contracts.IsFieldError(err); ok {

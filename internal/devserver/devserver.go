@@ -71,6 +71,7 @@ type Config struct {
 // Server is a running embedded Temporal server and Web UI.
 type Server struct {
 	temporal        temporal.Server
+	serverLogger    *logging.ServerLogger
 	ui              *uiserver.Server
 	frontendAddress string
 	uiAddress       string
@@ -216,6 +217,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 	s := &Server{
 		temporal:        srv,
+		serverLogger:    serverLogger,
 		frontendAddress: net.JoinHostPort(frontendHost, strconv.Itoa(frontendPort)),
 		namespace:       cfg.Namespace,
 		logger:          logger,
@@ -252,6 +254,7 @@ func (s *Server) Stop() error {
 	if s.ui != nil {
 		s.ui.Stop()
 	}
+	s.serverLogger.SetMinLevel(logrus.PanicLevel)
 	if err := s.temporal.Stop(); err != nil {
 		return fmt.Errorf("stop Temporal server: %w", err)
 	}

@@ -2,6 +2,7 @@ package logging
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/sirupsen/logrus"
 	sdklog "go.temporal.io/sdk/log"
@@ -76,7 +77,7 @@ func (l *SDKLogger) With(keyvals ...interface{}) sdklog.Logger {
 // dropped before formatting.
 type ServerLogger struct {
 	entry    *logrus.Entry
-	minLevel logrus.Level
+	minLevel atomic.Uint32
 }
 
 var _ serverlog.Logger = (*ServerLogger)(nil)
@@ -84,11 +85,20 @@ var _ serverlog.Logger = (*ServerLogger)(nil)
 // NewServerLogger returns a Temporal server logger that writes entries at
 // minLevel and above through entry.
 func NewServerLogger(entry *logrus.Entry, minLevel logrus.Level) *ServerLogger {
-	return &ServerLogger{entry: entry, minLevel: minLevel}
+	l := &ServerLogger{entry: entry}
+	l.SetMinLevel(minLevel)
+	return l
+}
+
+// SetMinLevel changes the lowest level forwarded. Stopping the server sets
+// it to Panic, because a stopping server reports its own shutdown as a
+// stream of errors that mean nothing to an operator.
+func (l *ServerLogger) SetMinLevel(level logrus.Level) {
+	l.minLevel.Store(uint32(level))
 }
 
 func (l *ServerLogger) log(level logrus.Level, msg string, tags []tag.Tag) {
-	if level > l.minLevel || !l.entry.Logger.IsLevelEnabled(level) {
+	if uint32(level) > l.minLevel.Load() || !l.entry.Logger.IsLevelEnabled(level) {
 		return
 	}
 	fields := make(logrus.Fields, len(tags))

@@ -3,11 +3,10 @@ package bank
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	bankconn "github.com/ordo-project/ordo/connectors/bank"
 	"io"
 	"net"
 	"net/http"
@@ -171,14 +170,9 @@ func writeReply(w http.ResponseWriter, status int, code, message string, data an
 	_ = json.NewEncoder(w).Encode(reply{RetCode: code, RetMsg: message, Data: data})
 }
 
-// signature returns the hex HMAC-SHA256 of a request as the package doc
-// defines it.
-func signature(secret, timestamp, method, requestURI string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(timestamp + "\n" + method + "\n" + requestURI + "\n"))
-	mac.Write(body)
-	return hex.EncodeToString(mac.Sum(nil))
-}
+// signature returns the hex HMAC-SHA256 of a request, computed as the
+// connector computes it.
+var signature = bankconn.RequestSignature
 
 // authenticate returns the reason a request's credentials are rejected,
 // or "" if they are valid.

@@ -2,8 +2,7 @@ package einvoice
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
+	einvoiceconn "github.com/ordo-project/ordo/connectors/einvoice"
 	"net/http"
 	"strconv"
 	"sync"
@@ -24,14 +23,9 @@ type authError struct {
 	message string
 }
 
-// signature returns the hex HMAC-SHA256 of a request as the package doc
-// defines it.
-func signature(secret, method, requestURI, timestamp, nonce string, body []byte) string {
-	bodyHash := sha256.Sum256(body)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(method + "\n" + requestURI + "\n" + timestamp + "\n" + nonce + "\n" + hex.EncodeToString(bodyHash[:])))
-	return hex.EncodeToString(mac.Sum(nil))
-}
+// signature returns the hex HMAC-SHA256 of a request, computed as the
+// connector computes it.
+var signature = einvoiceconn.RequestSignature
 
 // nonceCache remembers nonces for twice the clock skew, the longest a
 // request with a valid timestamp can be replayed.

@@ -3,15 +3,12 @@ package einvoice
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/ordo-project/ordo/internal/signing"
 	"github.com/ordo-project/ordo/internal/simulators"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -67,14 +64,6 @@ func (s *Simulator) enqueueCallback(ctx context.Context, tx bun.Tx, event string
 		return fmt.Errorf("queue %s event of %s: %w", event, row.SerialNo, err)
 	}
 	return nil
-}
-
-// CallbackSignature returns the X-Ordo-Signature value for a body sent at
-// timestamp (Unix seconds as text).
-func CallbackSignature(secret, timestamp string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(timestamp + "." + string(body)))
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
 // deliverDue sends every callback whose next attempt is due.
@@ -141,15 +130,13 @@ func (s *Simulator) callbackBackoff(attempts int) time.Duration {
 
 func (s *Simulator) post(ctx context.Context, row *callbackRow) error {
 	body := []byte(row.Body)
-	timestamp := strconv.FormatInt(time.Now().Unix(), 10)
 	request, err := http.NewRequestWithContext(ctx, http.MethodPost, row.URL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("build callback request to %s: %w", row.URL, err)
 	}
 	request.Header.Set("Content-Type", "application/json; charset=utf-8")
 	request.Header.Set(HeaderCallbackEvent, row.Event)
-	request.Header.Set(HeaderCallbackTimestamp, timestamp)
-	request.Header.Set(HeaderCallbackSignature, CallbackSignature(s.cfg.CallbackSecret, timestamp, body))
+	signing.SetHeaders(request.Header, []byte(s.cfg.CallbackSecret), time.Now(), body)
 	response, err := s.callbacks.Do(request)
 	if err != nil {
 		return fmt.Errorf("post callback to %s: %w", row.URL, err)

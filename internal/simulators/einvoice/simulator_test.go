@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/ordo-project/ordo/internal/signing"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -420,7 +421,8 @@ func TestCallbackSignatureRejectsTampering(t *testing.T) {
 	timestamp := strconv.FormatInt(time.Now().Unix(), 10)
 	header := http.Header{}
 	header.Set(einvoiceconn.HeaderCallbackTimestamp, timestamp)
-	header.Set(einvoiceconn.HeaderCallbackSignature, sim.CallbackSignature(testAppSecret, timestamp, body))
+	seconds, _ := strconv.ParseInt(timestamp, 10, 64)
+	header.Set(einvoiceconn.HeaderCallbackSignature, signing.Sign([]byte(testAppSecret), time.Unix(seconds, 0), body))
 
 	if err := einvoiceconn.VerifyCallback(testAppSecret, header, body, time.Now(), time.Minute); err != nil {
 		t.Fatalf("valid signature rejected: %v", err)

@@ -3,14 +3,10 @@ package kingdee
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -18,13 +14,14 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/ordo-project/ordo/internal/logging"
+	"github.com/ordo-project/ordo/internal/signing"
 	"github.com/ordo-project/ordo/internal/simulators"
 )
 
-// Headers of a completion callback.
+// Headers of a completion callback, signed as package signing describes.
 const (
-	HeaderTimestamp = "X-Ordo-Timestamp"
-	HeaderSignature = "X-Ordo-Signature"
+	HeaderTimestamp = signing.HeaderTimestamp
+	HeaderSignature = signing.HeaderSignature
 )
 
 // batchSize bounds the rows one background round processes, so a backlog
@@ -39,17 +36,6 @@ type CompletionCallback struct {
 	Status      string `json:"status"`
 	ContractNo  string `json:"contract_no"`
 	CompletedAt string `json:"completed_at"`
-}
-
-// Sign returns the X-Ordo-Signature value for a callback body sent at
-// timestamp (Unix seconds as text): "sha256=" and the hex HMAC-SHA256 of
-// timestamp + "." + body under secret.
-func Sign(secret, timestamp string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(timestamp))
-	mac.Write([]byte("."))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
 // maintenanceLoop completes due production orders, retries sales-order
@@ -238,14 +224,12 @@ func (s *Simulator) attemptCallback(ctx context.Context, cb *callback) error {
 // sendCallback POSTs one signed callback. Any status but 2xx fails it.
 func (s *Simulator) sendCallback(ctx context.Context, cb *callback) error {
 	body := []byte(cb.Body)
-	timestamp := strconv.FormatInt(time.Now().Unix(), 10)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.CallbackURL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("build callback request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(HeaderTimestamp, timestamp)
-	req.Header.Set(HeaderSignature, Sign(s.cfg.CallbackSecret, timestamp, body))
+	signing.SetHeaders(req.Header, []byte(s.cfg.CallbackSecret), time.Now(), body)
 	resp, err := s.callbackClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("post callback: %w", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/ordo-project/ordo/internal/signing"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -477,7 +478,7 @@ func TestProductionOrderCompletesAfterRestart(t *testing.T) {
 			http.Error(w, "receiver not ready", http.StatusServiceUnavailable)
 			return
 		}
-		if r.Header.Get(HeaderSignature) != Sign("cb-secret", r.Header.Get(HeaderTimestamp), body) {
+		if signing.Verify(r.Header, []byte("cb-secret"), body, time.Now(), time.Minute) != nil {
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}

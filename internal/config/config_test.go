@@ -1,0 +1,149 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ordo.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestDefaultIsValid(t *testing.T) {
+	if err := Default().Validate(); err != nil {
+		t.Fatalf("default configuration: %v", err)
+	}
+}
+
+func TestExampleConfigLoads(t *testing.T) {
+	cfg, err := Load(filepath.Join("..", "..", "deploy", "ordo.example.yaml"))
+	if err != nil {
+		t.Fatalf("load example: %v", err)
+	}
+	if cfg.Database.Driver != "postgres" || cfg.Currency != "CNY" {
+		t.Errorf("example not applied: driver %s currency %s", cfg.Database.Driver, cfg.Currency)
+	}
+	if cfg.ERP.AppSecret.Env != "ORDO_KINGDEE_APP_SECRET" {
+		t.Errorf("app secret = %+v, want the environment variable", cfg.ERP.AppSecret)
+	}
+}
+
+func TestEmptyFileMeansDefaults(t *testing.T) {
+	cfg, err := Load(writeConfig(t, ""))
+	if err != nil {
+		t.Fatalf("load empty file: %v", err)
+	}
+	if cfg.TaskQueue != "ordo" {
+		t.Errorf("task queue = %q, want the default", cfg.TaskQueue)
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	cases := []struct {
+		name, yaml, want string
+	}{
+		{"unknown key", "currency: CNY\ncurrencyy: USD\n", "field currencyy not found"},
+		{"wrong type", "worker:\n  max_concurrent_activities: many\n", "cannot unmarshal"},
+		{"bad date", "tax:\n  rates:\n    - {category: goods, rate: \"0.13\", from: 2019/04/01}\n", "invalid date"},
+		{"lower-case currency", "currency: cny\n", "currency:"},
+		{"plan not adding up", "payment:\n  plan:\n    - {label: all, trigger: signing, ratio: \"0.9\"}\n", "payment.plan: ratios add up to 0.9"},
+		{"unknown trigger", "payment:\n  plan:\n    - {label: all, trigger: shipping, ratio: \"1\"}\n", "payment.plan[0].trigger"},
+		{"rate as percent", "tax:\n  rates:\n    - {category: goods, rate: \"13\", from: 2019-04-01}\n", "tax.rates[0].rate"},
+		{"negative duration", "chain:\n  activity_timeout: -5s\n", "chain.activity_timeout"},
+		{"poll max below initial", "chain:\n  production_poll_initial: 1h\n  production_poll_max: 1m\n", "chain.production_poll_max"},
+		{"postgres without dsn", "database:\n  driver: postgres\n", "database.dsn"},
+		{"unknown driver", "database:\n  driver: oracle\n", "database.driver"},
+		{"short tax code", "tax:\n  products:\n    default: {code: \"123\", category: goods, invoice_name: x}\n", "tax.products.default.code"},
+		{"unknown category", "tax:\n  products:\n    default: {code: \"1090511990000000000\", category: food, invoice_name: x}\n", "tax.products.default.category"},
+		{"bad invoice kind", "invoice:\n  kind: \"80\"\n", "invoice.kind"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(writeConfig(t, tc.yaml))
+			if err == nil {
+				t.Fatalf("configuration was accepted, want an error containing %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidationListsEveryProblem(t *testing.T) {
+	cfg := Default()
+	cfg.Currency = "x"
+	cfg.TaskQueue = ""
+	var verr *ValidationError
+	if err := cfg.Validate(); !errors.As(err, &verr) || len(verr.Problems) != 2 {
+		t.Fatalf("Validate = %v, want both problems listed", err)
+	}
+}
+
+func TestRateFor(t *testing.T) {
+	tax := Default().Tax
+	cases := map[string]string{"2017-06-30": "0.17", "2018-05-01": "0.16", "2019-03-31": "0.16", "2019-04-01": "0.13", "2026-12-04": "0.13"}
+	for day, want := range cases {
+		d, _ := time.Parse(time.DateOnly, day)
+		got, err := tax.RateFor("goods", d)
+		if err != nil || !got.Equal(decimal.RequireFromString(want)) {
+			t.Errorf("RateFor(goods, %s) = %s, %v; want %s", day, got, err, want)
+		}
+	}
+	if _, err := tax.RateFor("goods", time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)); err == nil {
+		t.Error("a date before every rate was accepted")
+	}
+}
+
+func TestExchangeRateFor(t *testing.T) {
+	inv := Default().Invoice
+	day := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+	if got, err := inv.RateFor("CNY", day); err != nil || !got.Equal(decimal.NewFromInt(1)) {
+		t.Errorf("CNY rate = %s, %v; want 1", got, err)
+	}
+	if _, err := inv.RateFor("EUR", day); err == nil || !strings.Contains(err.Error(), "invoice.exchange_rates") {
+		t.Errorf("EUR rate error = %v, want a pointer to invoice.exchange_rates", err)
+	}
+}
+
+func TestCredentialResolve(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(path, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ORDO_TEST_SECRET", "from-env")
+	cases := []struct {
+		name string
+		c    Credential
+		want string
+		fail bool
+	}{
+		{"value", Credential{Value: "v"}, "v", false},
+		{"environment", Credential{Env: "ORDO_TEST_SECRET"}, "from-env", false},
+		{"file without newline", Credential{File: path}, "from-file", false},
+		{"missing variable", Credential{Env: "ORDO_TEST_MISSING"}, "", true},
+		{"missing file", Credential{File: path + ".none"}, "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.c.Resolve()
+			if tc.fail != (err != nil) {
+				t.Fatalf("Resolve error = %v, want failure %v", err, tc.fail)
+			}
+			if got != tc.want {
+				t.Errorf("Resolve = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
