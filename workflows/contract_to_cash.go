@@ -44,8 +44,11 @@ func ContractToCash(ctx workflow.Context, in ContractToCashInput) (ChainStatus, 
 type contractChain struct {
 	in     ContractToCashInput
 	status ChainStatus
-	logger log.Logger
-	acts   *activities.ContractActivities
+	// rootCtx is the workflow's own context, cancelled when a cancellation
+	// is requested through Temporal.
+	rootCtx workflow.Context
+	logger  log.Logger
+	acts    *activities.ContractActivities
 
 	// actCtx carries the activity options. It is disconnected from the
 	// workflow's cancellation, so compensation still runs after a
@@ -69,7 +72,7 @@ func newContractChain(ctx workflow.Context, in ContractToCashInput) (*contractCh
 		return nil, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("contract %s has no payment plan", in.ContractNo), activities.ErrTypeInput, nil)
 	}
-	c := &contractChain{in: in, logger: workflow.GetLogger(ctx)}
+	c := &contractChain{in: in, logger: workflow.GetLogger(ctx), rootCtx: ctx}
 	if in.Resume != nil {
 		c.status = *in.Resume
 	} else {
@@ -101,8 +104,7 @@ func newContractChain(ctx workflow.Context, in ContractToCashInput) (*contractCh
 	return c, nil
 }
 
-// listen starts the goroutine that receives every signal, and one that
-// watches for a cancellation requested through Temporal. Handlers only
+// listen starts the goroutine that receives every signal. Handlers only
 // change state; the main path reacts at its next wait. One selector for
 // all signals keeps a cached workflow small.
 func (c *contractChain) listen(ctx workflow.Context) {
@@ -143,13 +145,19 @@ func (c *contractChain) listen(ctx workflow.Context) {
 			selector.Select(gctx)
 		}
 	})
-	// A cancellation requested through Temporal (Web UI, CLI) is handled
-	// like the cancel signal, so the chain compensates before it ends.
-	workflow.Go(ctx, func(gctx workflow.Context) {
-		gctx.Done().Receive(gctx, nil)
-		c.temporalCancel = true
-		c.requestCancel(CancelSignal{Reason: "workflow cancellation requested in Temporal", RequestedBy: "temporal"})
-	})
+}
+
+// noticeTemporalCancel turns a cancellation requested through Temporal
+// (Web UI, CLI) into the same request as the cancel signal, so the chain
+// compensates before it ends. The request arrives as an event, which
+// re-evaluates every wait condition, so checking here needs no goroutine
+// per workflow.
+func (c *contractChain) noticeTemporalCancel() {
+	if c.temporalCancel || c.rootCtx.Err() == nil {
+		return
+	}
+	c.temporalCancel = true
+	c.requestCancel(CancelSignal{Reason: "workflow cancellation requested in Temporal", RequestedBy: "temporal"})
 }
 
 func (c *contractChain) requestCancel(s CancelSignal) {
@@ -372,6 +380,7 @@ func (c *contractChain) stepDone(step string) bool {
 // attempt.
 func (c *contractChain) attempt(step string, compensating bool, fn func() error) error {
 	for {
+		c.noticeTemporalCancel()
 		if !compensating && c.status.Cancel != nil {
 			return errCancelRequested
 		}
@@ -466,6 +475,7 @@ func (c *contractChain) await(timeout time.Duration, cond func() bool) error {
 func (c *contractChain) awaitTimed(timeout time.Duration, cond func() bool) (bool, error) {
 	deadline := workflow.Now(c.waitCtx).Add(timeout)
 	for {
+		c.noticeTemporalCancel()
 		if cond() {
 			return true, nil
 		}
@@ -482,6 +492,7 @@ func (c *contractChain) awaitTimed(timeout time.Duration, cond func() bool) (boo
 			return false, errContinueAsNew
 		}
 		wake := func() bool {
+			c.noticeTemporalCancel()
 			return cond() || c.paymentsDirty ||
 				(c.status.Cancel != nil && c.status.Parked == nil && !c.compensating())
 		}
