@@ -40,6 +40,10 @@ type TaskRequest struct {
 	// Assignee is the person's name; AssigneeRole the role they act in.
 	Assignee     string `json:"assignee"`
 	AssigneeRole string `json:"assignee_role,omitempty"`
+	// Email and Phone are where the assignee is notified; workflows take
+	// them from rules.People so the address is part of the history.
+	Email string `json:"email,omitempty"`
+	Phone string `json:"phone,omitempty"`
 	// Subject is the record the task is about: "lead:ID", "contract:NO",
 	// "ticket:ID", "approval:ID", "customer:NAME".
 	Subject string `json:"subject"`
@@ -51,6 +55,10 @@ type TaskRequest struct {
 	// the person's default channels.
 	Channels []string `json:"channels,omitempty"`
 }
+
+// The activity records the calling workflow's ID with the task; when a
+// person completes the task through the API or CLI, ordo sends that
+// workflow the workflows.SignalTaskCompleted signal.
 
 // TaskResult names the task; Created is false when Key already existed.
 type TaskResult struct {

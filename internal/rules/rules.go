@@ -7,6 +7,8 @@
 package rules
 
 import (
+	"strings"
+
 	"github.com/shopspring/decimal"
 )
 
@@ -167,3 +169,33 @@ const (
 	RoleCustomerSuccess = "customer_success"
 	RoleProduct         = "product"
 )
+
+// Person returns the person a name refers to: the role holder with that
+// name if the document lists one, otherwise the name with an address built
+// from EmailDomain. It reads only the document, so workflow code may call
+// it.
+func (p People) Person(name string) Person {
+	for _, holder := range p.Roles {
+		if holder.Name == name {
+			return p.withAddress(holder)
+		}
+	}
+	return p.withAddress(Person{Name: name})
+}
+
+// Role returns the person holding role, and false when nobody does.
+func (p People) Role(role string) (Person, bool) {
+	holder, ok := p.Roles[role]
+	if !ok || holder.Name == "" {
+		return Person{}, false
+	}
+	return p.withAddress(holder), true
+}
+
+func (p People) withAddress(person Person) Person {
+	if person.Email == "" && p.EmailDomain != "" && person.Name != "" {
+		local := strings.ToLower(strings.Join(strings.Fields(person.Name), "."))
+		person.Email = local + "@" + p.EmailDomain
+	}
+	return person
+}
