@@ -29,8 +29,49 @@ func newBenchCommand() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure ordo on this machine",
 	}
-	cmd.AddCommand(newBenchChainsCommand())
+	cmd.AddCommand(newBenchChainsCommand(), newBenchWebhooksCommand())
 	return cmd
+}
+
+// startBenchStack starts an ordo dev stack for a benchmark in dataDir, or
+// in a new temporary directory removed by stop when dataDir is empty.
+func startBenchStack(ctx context.Context, cfg *config.Config, dataDir string) (app.Endpoints, func(), error) {
+	var removeDir func()
+	if dataDir == "" {
+		dir, err := os.MkdirTemp("", "ordo-bench-")
+		if err != nil {
+			return app.Endpoints{}, nil, err
+		}
+		dataDir = dir
+		removeDir = func() { _ = os.RemoveAll(dir) }
+	}
+	tuneGarbageCollector()
+	stackCtx, stopStack := context.WithCancel(ctx)
+	ready := make(chan app.Endpoints, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Run(stackCtx, app.Options{
+			Config: cfg, DataDir: dataDir, Dev: true, RunWorker: true, RunAPI: true,
+			Logger: logging.Discard(), Ready: func(e app.Endpoints) { ready <- e },
+		})
+	}()
+	stop := func() {
+		stopStack()
+		<-done
+		if removeDir != nil {
+			removeDir()
+		}
+	}
+	select {
+	case endpoints := <-ready:
+		return endpoints, stop, nil
+	case err := <-done:
+		stopStack()
+		if removeDir != nil {
+			removeDir()
+		}
+		return app.Endpoints{}, nil, fmt.Errorf("start ordo dev stack: %w", err)
+	}
 }
 
 func newBenchChainsCommand() *cobra.Command {
@@ -51,38 +92,17 @@ activities. Print the figures side by side.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			if dataDir == "" {
-				dir, err := os.MkdirTemp("", "ordo-bench-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(dir)
-				dataDir = dir
-			}
 			cfg, err := benchConfig()
 			if err != nil {
 				return err
 			}
-			tuneGarbageCollector()
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "machine: %s\n", machineDescription())
-
-			stackCtx, stopStack := context.WithCancel(ctx)
-			ready := make(chan app.Endpoints, 1)
-			done := make(chan error, 1)
-			go func() {
-				done <- app.Run(stackCtx, app.Options{
-					Config: cfg, DataDir: dataDir, Dev: true, RunWorker: true, RunAPI: true,
-					Logger: logging.Discard(), Ready: func(e app.Endpoints) { ready <- e },
-				})
-			}()
-			defer func() { stopStack(); <-done }()
-			var endpoints app.Endpoints
-			select {
-			case endpoints = <-ready:
-			case err := <-done:
-				return fmt.Errorf("start ordo dev stack: %w", err)
+			endpoints, stopStack, err := startBenchStack(ctx, cfg, dataDir)
+			if err != nil {
+				return err
 			}
+			defer stopStack()
 
 			fmt.Fprintf(out, "importing %s ...\n", args[0])
 			last := time.Now()
