@@ -28,7 +28,7 @@ type calendarFlags struct {
 
 func (f *calendarFlags) register(cmd *cobra.Command) {
 	flags := cmd.PersistentFlags()
-	flags.StringVar(&f.rulesFile, "rules", "", "rules document (YAML or JSON) whose calendar section to use; the flags below override its fields")
+	flags.StringVar(&f.rulesFile, "rules", "", "rules document (YAML or JSON) whose calendar section to use; --time-zone, --day-start, --day-end and --override-file override its fields when given")
 	flags.StringVar(&f.timeZone, "time-zone", calendar.DefaultTimeZone, "time zone of working time (IANA name)")
 	flags.StringVar(&f.dayStart, "day-start", calendar.DefaultDayStart, "start of working time on a working day, HH:MM")
 	flags.StringVar(&f.dayEnd, "day-end", calendar.DefaultDayEnd, "end of working time on a working day, HH:MM (24:00 allowed)")
