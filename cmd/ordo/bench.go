@@ -29,7 +29,7 @@ func newBenchCommand() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure ordo on this machine",
 	}
-	cmd.AddCommand(newBenchChainsCommand(), newBenchWebhooksCommand())
+	cmd.AddCommand(newBenchChainsCommand(), newBenchWebhooksCommand(), newBenchTimersCommand())
 	return cmd
 }
 
