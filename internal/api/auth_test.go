@@ -79,6 +79,7 @@ func TestAuthToken(t *testing.T) {
 		no := uniqueNo(t)
 		t.Cleanup(func() { terminateWorkflow(t, numbering.ContractWorkflowID(no)) })
 		expectStatus(t, ts.postSigned(contractSignedPath, mustJSON(t, signedEvent("evt-"+no, no))), http.StatusAccepted, "accepted")
+		ts.waitChainStarted(no)
 		expectStatus(t, ts.postSigned(productionPath, mustJSON(t, productionBody(no))), http.StatusOK, "accepted")
 		expectStatus(t, ts.postSigned(einvoicePath, mustJSON(t, invoiceBody(numbering.InvoiceSerial(no), no))), http.StatusOK, "accepted")
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ordo-project/ordo/connectors"
 	"github.com/ordo-project/ordo/internal/logging"
+	"github.com/ordo-project/ordo/internal/chains"
 	"github.com/ordo-project/ordo/internal/numbering"
 	"github.com/ordo-project/ordo/internal/signing"
 	"github.com/ordo-project/ordo/internal/store"
@@ -132,7 +133,11 @@ func TestCallbacksDelivered(t *testing.T) {
 // TestCallbacksIgnored checks callbacks that are valid but have nothing
 // to act on. The response is 200, so the sender stops retrying.
 func TestCallbacksIgnored(t *testing.T) {
-	ts := newTestServer(t, "sqlite", nil)
+	// A starter whose loop does not run, so a seeded contract stays
+	// without a chain.
+	ts := newTestServer(t, "sqlite", func(s *Server) {
+		s.Contracts = &chains.Starter{Store: s.Store, Client: s.Temporal, Config: s.Config, Logger: s.Logger}
+	})
 
 	t.Run("contract without chain", func(t *testing.T) {
 		no := uniqueNo(t)

@@ -55,10 +55,11 @@ type ContractSignedAnswer struct {
 	WorkflowID string `json:"workflow_id"`
 }
 
-// contractSigned records a signed contract from the CRM and starts its
-// chain. The event id, the customer and the contract are written in one
-// transaction before anything is started, so an accepted event is never
-// lost: if starting fails, the starter's loop starts the chain later.
+// contractSigned records a signed contract from the CRM and asks the
+// starter to start its chain. The event id, the customer and the contract
+// are written in one transaction before the answer, so an accepted event is
+// never lost: the starter's loop starts every recorded contract that has no
+// workflow yet, also after a restart.
 func (s *Server) contractSigned(w http.ResponseWriter, r *http.Request) {
 	body := s.readSigned(w, r)
 	if body == nil {
@@ -123,16 +124,10 @@ func (s *Server) contractSigned(w http.ResponseWriter, r *http.Request) {
 			ContractNo: recorded.existing.ContractNo, WorkflowID: recorded.existing.WorkflowID})
 		return
 	}
+	// The chain starts in the starter's next pass, which batches the starts
+	// of concurrent events; the recorded contract guarantees it starts.
 	if s.Contracts != nil {
-		account := &store.Account{Name: contract.AccountName, Sector: event.Account.Sector,
-			OfficeLocation: event.Account.OfficeLocation, SubsidiaryOf: event.Account.SubsidiaryOf}
-		if err := s.Contracts.Start(r.Context(), contract, account); err == nil {
-			if err := s.Store.MarkWorkflowsStarted(r.Context(), []string{contract.ContractNo}, time.Now()); err != nil {
-				s.Logger.WithError(err).Warn("marking a started chain failed; the starter will find it started")
-			}
-		} else {
-			s.Contracts.Kick()
-		}
+		s.Contracts.Kick()
 	}
 	writeJSON(w, http.StatusAccepted, ContractSignedAnswer{Status: "accepted", ContractNo: contract.ContractNo, WorkflowID: contract.WorkflowID})
 }

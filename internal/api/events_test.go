@@ -64,6 +64,7 @@ func TestContractSignedFlow(t *testing.T) {
 				t.Errorf("response = %+v, expected accepted %s %s", answer, no, workflowID)
 			}
 
+			ts.waitChainStarted(no)
 			contract, err := ts.store.GetContract(ctx, no)
 			if err != nil {
 				t.Fatalf("read recorded contract: %v", err)

@@ -115,21 +115,51 @@ func newTestServer(t *testing.T, driver string, configure func(*Server)) *testSe
 	st := storetest.Open(t, driver)
 	cfg := config.Default()
 	logger := logging.Discard()
+	starter := &chains.Starter{Store: st, Client: temporalClient, Config: cfg, Logger: logger}
 	server := &Server{
 		Store:         st,
 		Temporal:      temporalClient,
 		Config:        cfg,
 		Logger:        logger,
 		WebhookSecret: testSecret,
-		Contracts:     &chains.Starter{Store: st, Client: temporalClient, Config: cfg, Logger: logger},
+		Contracts:     starter,
 		Now:           func() time.Time { return testNow },
 	}
 	if configure != nil {
 		configure(server)
 	}
+	if server.Contracts == ContractStarter(starter) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			starter.Run(ctx, time.Second)
+		}()
+		t.Cleanup(func() {
+			cancel()
+			<-done
+		})
+	}
 	httpServer := httptest.NewServer(server.Handler())
 	t.Cleanup(httpServer.Close)
 	return &testServer{t: t, store: st, server: server, url: httpServer.URL}
+}
+
+// waitChainStarted waits until the starter started the chain of contract
+// no, which happens shortly after the contract-signed event was accepted.
+func (ts *testServer) waitChainStarted(no string) {
+	ts.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		contract, err := ts.store.GetContract(context.Background(), no)
+		if err == nil && contract.WorkflowStartedAt != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.t.Fatalf("chain of %s not started 15 s after the event was accepted (last error: %v)", no, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // response is a received HTTP response with its body read.
