@@ -1,0 +1,70 @@
+package rules
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ordo-project/ordo/internal/validation"
+)
+
+// Sections are the top-level keys every rules document must set. A
+// missing section is an error and never takes its value from Default, so
+// a stored version means the same under every later ordo release, whatever
+// that release's defaults are.
+var Sections = []string{"leads", "renewals", "tickets", "approvals", "verification", "calendar", "people"}
+
+// Parse decodes a rules document written in YAML, or in JSON, which is
+// also YAML, and validates it. On failure it returns a *validation.Error
+// listing every problem: first syntax errors, unknown keys, values of the
+// wrong type and missing sections; when the document decodes, what
+// Validate finds.
+func Parse(data []byte) (Document, error) {
+	var doc Document
+	problems := validation.DecodeYAML(data, &doc, Sections...)
+	if len(problems) == 0 {
+		problems = doc.Validate()
+	}
+	if err := problems.Err("rules"); err != nil {
+		return Document{}, err
+	}
+	return doc, nil
+}
+
+// Decode reads a stored version without checking it. Each version was
+// valid when it was applied, and a later ordo release with other keys or
+// stricter checks must still read the versions running workflows use, so
+// Decode ignores unknown keys and does not validate.
+func Decode(data []byte) (Document, error) {
+	var doc Document
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return Document{}, fmt.Errorf("decode stored rules: %w", err)
+	}
+	return doc, nil
+}
+
+// Checksum returns the SHA-256 of the document's JSON encoding, in hex.
+// Documents with equal values have equal checksums whatever their layout,
+// comments or key order, because encoding/json writes struct fields in a
+// fixed order and map keys sorted.
+func (d Document) Checksum() string {
+	data, err := json.Marshal(d)
+	if err != nil {
+		// Every field of Document has a JSON encoding that cannot fail.
+		panic(fmt.Sprintf("encode rules document: %v", err))
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// YAML writes the document as YAML, without comments.
+func (d Document) YAML() ([]byte, error) {
+	data, err := yaml.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("encode rules document as YAML: %w", err)
+	}
+	return data, nil
+}
