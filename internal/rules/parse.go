@@ -17,21 +17,33 @@ import (
 // that release's defaults are.
 var Sections = []string{"leads", "renewals", "tickets", "approvals", "verification", "calendar", "people"}
 
-// Parse decodes a rules document written in YAML, or in JSON, which is
-// also YAML, and validates it. On failure it returns a *validation.Error
-// listing every problem: first syntax errors, unknown keys, values of the
-// wrong type and missing sections; when the document decodes, what
-// Validate finds.
+// Parse decodes a rules document written in YAML and validates it. On
+// failure it returns a *validation.Error listing every problem: first
+// syntax errors, unknown keys, values of the wrong type and missing
+// sections; when the document decodes, what Validate finds.
 func Parse(data []byte) (Document, error) {
 	var doc Document
-	problems := validation.DecodeYAML(data, &doc, Sections...)
+	return doc, check(&doc, validation.DecodeYAML(data, &doc, Sections...))
+}
+
+// ParseJSON decodes a rules document written in JSON, with the keys and
+// checks of Parse.
+func ParseJSON(data []byte) (Document, error) {
+	var doc Document
+	return doc, check(&doc, validation.DecodeJSON(data, &doc, Sections...))
+}
+
+// check validates a decoded document and returns every problem, or
+// clears the document when there is one.
+func check(doc *Document, problems validation.Problems) error {
 	if len(problems) == 0 {
 		problems = doc.Validate()
 	}
 	if err := problems.Err("rules"); err != nil {
-		return Document{}, err
+		*doc = Document{}
+		return err
 	}
-	return doc, nil
+	return nil
 }
 
 // Decode reads a stored version without checking it. Each version was

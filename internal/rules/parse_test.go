@@ -42,15 +42,22 @@ func TestParseJSON(t *testing.T) {
 	if err != nil {
 		t.Fatalf("encode default as JSON: %v", err)
 	}
-	doc, err := Parse(data)
+	doc, err := ParseJSON(data)
 	if err != nil {
 		t.Fatalf("parse JSON: %v", err)
 	}
 	expectSameDocument(t, doc, Default())
 
-	data = bytes.Replace(data, []byte(`"distinct_reps"`), []byte(`"distinct_rep"`), 1)
-	_, err = Parse(data)
+	unknown := bytes.Replace(data, []byte(`"distinct_reps"`), []byte(`"distinct_rep"`), 1)
+	_, err = ParseJSON(unknown)
 	expectProblem(t, err, "verification.distinct_rep", `unknown key (did you mean "distinct_reps"?)`)
+
+	invalid := bytes.Replace(data, []byte(`"distinct_reps": 3`), []byte(`"distinct_reps": 1`), 1)
+	_, err = ParseJSON(invalid)
+	expectProblem(t, err, "verification.distinct_reps", "must be at least 2, got 1")
+
+	_, err = ParseJSON([]byte(`{"leads": {}}`))
+	expectProblem(t, err, "renewals", "is required but missing")
 }
 
 func TestYAMLRoundTrip(t *testing.T) {

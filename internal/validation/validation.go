@@ -1,9 +1,9 @@
 // Package validation reports every problem of a document at once, each
 // with the path of the value it concerns, e.g. approvals.routes[1].up_to.
-// It serves the configuration file and the rules document: DecodeYAML
-// decodes strictly and reports unknown keys, values of the wrong type and
-// missing keys, and Problems collects what a Validate method finds after
-// decoding.
+// It serves the configuration file and the rules document. DecodeYAML and
+// DecodeJSON decode strictly and report unknown keys, values of the wrong
+// type and missing keys. Problems collects what a Validate method finds
+// after decoding.
 package validation
 
 import (

@@ -1,11 +1,9 @@
 package validation
 
 import (
-	"bytes"
 	"encoding"
 	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"regexp"
 	"sort"
@@ -26,31 +24,42 @@ const maxDepth = 64
 // as Key and Index write them, e.g. "leads" or "tax.rates".
 //
 // out keeps the values data does not set, so a caller may fill it with
-// defaults first. out is changed only when there are no problems. A JSON
-// document is also a YAML document, so DecodeYAML decodes JSON too.
+// defaults first. out is changed only when there are no problems.
 //
 // yaml.v3's own strict mode stops at the first value a custom unmarshaler
 // rejects and reports unknown keys by line only. DecodeYAML therefore
 // first walks the node tree along out's type, decoding each value on its
 // own, and only then decodes the whole document.
 func DecodeYAML(data []byte, out any, required ...string) Problems {
-	target := reflect.ValueOf(out)
-	if target.Kind() != reflect.Pointer || target.IsNil() {
-		panic(fmt.Sprintf("validation.DecodeYAML: out must be a non-nil pointer, got %T", out))
-	}
-
+	checkTarget(out)
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return Problems{{Reason: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
 	}
 	if len(root.Content) == 0 {
-		if len(required) > 0 {
-			return Problems{{Reason: "the document is empty: it must set " + strings.Join(required, ", ")}}
-		}
+		return emptyDocument(required)
+	}
+	return decodeNode(root.Content[0], out, required)
+}
+
+func checkTarget(out any) {
+	target := reflect.ValueOf(out)
+	if target.Kind() != reflect.Pointer || target.IsNil() {
+		panic(fmt.Sprintf("validation: out must be a non-nil pointer, got %T", out))
+	}
+}
+
+func emptyDocument(required []string) Problems {
+	if len(required) == 0 {
 		return nil
 	}
+	return Problems{{Reason: "the document is empty: it must set " + strings.Join(required, ", ")}}
+}
+
+// decodeNode checks the value node against out's type, then decodes it.
+func decodeNode(node *yaml.Node, out any, required []string) Problems {
 	w := &walker{seen: map[string]bool{}}
-	w.walk(root.Content[0], target.Type().Elem(), "", 0)
+	w.walk(node, reflect.TypeOf(out).Elem(), "", 0)
 	for _, path := range required {
 		if !w.seen[path] {
 			w.problems.Add(path, "is required but missing")
@@ -60,11 +69,10 @@ func DecodeYAML(data []byte, out any, required ...string) Problems {
 		return w.problems
 	}
 
-	// The walk found no problem, so this decode is expected to succeed. An
-	// error here is a case the walk does not cover, reported as it is.
-	decoder := yaml.NewDecoder(bytes.NewReader(data))
-	decoder.KnownFields(true)
-	if err := decoder.Decode(out); err != nil && !errors.Is(err, io.EOF) {
+	// The walk found no problem, unknown keys included, so this decode is
+	// expected to succeed. An error here is a case the walk does not
+	// cover, reported as it is.
+	if err := node.Decode(out); err != nil {
 		return Problems{{Reason: strings.TrimPrefix(err.Error(), "yaml: ")}}
 	}
 	return nil

@@ -152,18 +152,51 @@ func TestDecodeYAMLReports(t *testing.T) {
 	}
 }
 
-func TestDecodeYAMLReadsJSON(t *testing.T) {
-	text := "{\n\t\"name\": \"demo\",\n\t\"items\": [{\"id\": \"a\", \"price\": 2}],\n\t\"extra\": null\n}"
+func TestDecodeJSON(t *testing.T) {
+	text := "{\n\t\"name\": \"a\\/b\",\n\t\"items\": [{\"id\": \"a\", \"price\": 2}],\n\t\"ratio\": 0.25,\n\t\"enabled\": true,\n\t\"extra\": null\n}"
 	var out sample
-	if problems := DecodeYAML([]byte(text), &out); problems != nil {
+	if problems := DecodeJSON([]byte(text), &out); problems != nil {
 		t.Fatalf("problems: %v", problems)
 	}
-	if out.Name != "demo" || len(out.Items) != 1 || out.Items[0].Price != 2 {
+	if out.Name != "a/b" {
+		t.Errorf("name = %q, expected the escape \\/ read as /", out.Name)
+	}
+	if len(out.Items) != 1 || out.Items[0].Price != 2 || out.Ratio != 0.25 || !out.Enabled {
 		t.Errorf("out = %+v", out)
 	}
-	problems := DecodeYAML([]byte(`{"items": [{"id": "a", "cost": 2}]}`), &out)
-	if len(problems) != 1 || problems[0].Path != "items[0].cost" {
-		t.Errorf("problems = %v, expected the unknown key items[0].cost", problems)
+}
+
+func TestDecodeJSONReports(t *testing.T) {
+	cases := []struct {
+		name     string
+		text     string
+		required []string
+		expected []Problem
+	}{
+		{"unknown key", `{"items": [{"id": "a", "cost": 2}]}`, nil, []Problem{{"items[0].cost", "unknown key; the keys here are id, price"}}},
+		{"wrong type", `{"count": "3", "enabled": 1}`, nil, []Problem{{"count", `expected a whole number, got "3"`}, {"enabled", `expected true or false, got "1"`}}},
+		{"fraction", `{"count": 1.0}`, nil, []Problem{{"count", `expected a whole number, got "1.0"`}}},
+		{"key set twice", `{"name": "a", "name": "b"}`, nil, []Problem{{"name", "is set twice: keep one"}}},
+		{"syntax", `{"name": "a",}`, nil, []Problem{{"", "invalid JSON at byte 12: invalid character ','"}}},
+		{"truncated", `{"name": "a"`, nil, []Problem{{"", "invalid JSON at byte 12: unexpected end of JSON input"}}},
+		{"trailing value", `{"name": "a"} {}`, nil, []Problem{{"", "invalid JSON: send one JSON value and nothing after it"}}},
+		{"empty", "  ", []string{"name"}, []Problem{{"", "the document is empty: it must set name"}}},
+		{"null", "null", []string{"name"}, []Problem{{"name", "is required but missing"}}},
+		{"list", `[1]`, nil, []Problem{{"", "expected a mapping of keys, got a list"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out sample
+			problems := DecodeJSON([]byte(tc.text), &out, tc.required...)
+			if len(problems) != len(tc.expected) {
+				t.Fatalf("problems = %v, expected %v", problems, tc.expected)
+			}
+			for i, p := range problems {
+				if p.Path != tc.expected[i].Path || !strings.HasPrefix(p.Reason, tc.expected[i].Reason) {
+					t.Errorf("problem %d = %q, expected %q", i, p, tc.expected[i])
+				}
+			}
+		})
 	}
 }
 
