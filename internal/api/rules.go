@@ -28,8 +28,8 @@ type RulesVersion struct {
 	Document  rules.Document `json:"document"`
 }
 
-// RulesApplied is the answer to POST /api/v1/rules: the version stored,
-// or the newest version when Unchanged.
+// RulesApplied is the response to POST /api/v1/rules: the version
+// stored, or the newest version when Unchanged.
 type RulesApplied struct {
 	RulesVersion
 	// Unchanged is true when the document's values equal those of the
@@ -37,13 +37,13 @@ type RulesApplied struct {
 	Unchanged bool `json:"unchanged"`
 }
 
-// RuleVersionList is the answer to GET /api/v1/rules/versions, newest
+// RuleVersionList is the response to GET /api/v1/rules/versions, newest
 // first.
 type RuleVersionList struct {
 	Versions []store.RuleVersion `json:"versions"`
 }
 
-// InvalidRules is the answer to a rejected document: the general error
+// InvalidRules is the response to a rejected document: the general error
 // and every problem with the path of its value.
 type InvalidRules struct {
 	Error  errorDetail          `json:"error"`
@@ -177,8 +177,8 @@ func (s *Server) applyRules(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, RulesApplied{RulesVersion: answer, Unchanged: applied.Unchanged})
 }
 
-// writeRulesError answers 422 with every problem of an invalid document,
-// and maps other errors as writeStoreError does.
+// writeRulesError writes a 422 response with every problem of an invalid
+// document, and maps other errors as writeStoreError does.
 func (s *Server) writeRulesError(w http.ResponseWriter, err error) {
 	var invalid *validation.Error
 	if !errors.As(err, &invalid) {
