@@ -15,5 +15,6 @@ func newRootCommand() *cobra.Command {
 	}
 	root.AddCommand(newDevCommand(), newServeCommand(), newImportCommand(), newContractCommand(),
 		newAttentionCommand(), newReceiptCommand(), newStatusCommand(), newBenchCommand())
+	root.AddCommand(newRulesCommand())
 	return root
 }

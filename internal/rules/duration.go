@@ -44,19 +44,27 @@ func ParseDuration(s string) (Duration, error) {
 }
 
 // String writes the duration in the document's notation, using days when
-// it is a whole number of them.
+// it is a whole number of them and leaving out zero minutes and seconds:
+// 48h is "2d", 4h is "4h", 90m is "1h30m".
 func (d Duration) String() string {
 	td := time.Duration(d)
 	if td > 0 && td%(24*time.Hour) == 0 {
 		return strconv.FormatInt(int64(td/(24*time.Hour)), 10) + "d"
 	}
-	return td.String()
+	s := td.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // UnmarshalYAML reads a duration string.
 func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
 	if node.Kind != yaml.ScalarNode || node.Tag == "!!int" || node.Tag == "!!float" {
-		return fmt.Errorf("line %d: want a duration like 48h, 90m or 30d, got %q", node.Line, node.Value)
+		return fmt.Errorf("line %d: expected a duration such as 48h, 90m or 30d, got %q", node.Line, node.Value)
 	}
 	v, err := ParseDuration(node.Value)
 	if err != nil {
@@ -76,7 +84,7 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration string like 48h, 90m or 30d")
+		return fmt.Errorf("expected a duration string such as 48h, 90m or 30d")
 	}
 	v, err := ParseDuration(s)
 	if err != nil {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -18,9 +19,9 @@ import (
 var Sections = []string{"leads", "renewals", "tickets", "approvals", "verification", "calendar", "people"}
 
 // Parse decodes a rules document written in YAML and validates it. On
-// failure it returns a *validation.Error listing every problem: first
-// syntax errors, unknown keys, values of the wrong type and missing
-// sections; when the document decodes, what Validate finds.
+// failure it returns a *validation.Error listing every problem. Syntax
+// errors, unknown keys, values of the wrong type and missing sections come
+// first, and only a document without them is checked by Validate.
 func Parse(data []byte) (Document, error) {
 	var doc Document
 	return doc, check(&doc, validation.DecodeYAML(data, &doc, Sections...))
@@ -72,11 +73,17 @@ func (d Document) Checksum() string {
 	return hex.EncodeToString(sum[:])
 }
 
-// YAML writes the document as YAML, without comments.
+// YAML writes the document as YAML indented by two spaces, without
+// comments.
 func (d Document) YAML() ([]byte, error) {
-	data, err := yaml.Marshal(d)
-	if err != nil {
+	var buf bytes.Buffer
+	encoder := yaml.NewEncoder(&buf)
+	encoder.SetIndent(2)
+	if err := encoder.Encode(d); err != nil {
 		return nil, fmt.Errorf("encode rules document as YAML: %w", err)
 	}
-	return data, nil
+	if err := encoder.Close(); err != nil {
+		return nil, fmt.Errorf("encode rules document as YAML: %w", err)
+	}
+	return buf.Bytes(), nil
 }

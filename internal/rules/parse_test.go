@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -144,7 +145,7 @@ func TestParseRejectsDecoding(t *testing.T) {
 		{"text for a number", set("verification.distinct_reps", "three"), "verification.distinct_reps", `expected a whole number, got "three"`},
 		{"fraction for a number", set("verification.distinct_reps", 2.5), "verification.distinct_reps", `expected a whole number, got "2.5"`},
 		{"text for a flag", set("tickets.freeze_renewal_approval", "maybe"), "tickets.freeze_renewal_approval", `expected true or false, got "maybe"`},
-		{"number for a duration", set("leads.first_contact.within", 48), "leads.first_contact.within", `want a duration like 48h, 90m or 30d, got "48"`},
+		{"number for a duration", set("leads.first_contact.within", 48), "leads.first_contact.within", `expected a duration such as 48h, 90m or 30d, got "48"`},
 		{"words for a duration", set("renewals.notice_before", "30 days"), "renewals.notice_before", `invalid duration "30 days"`},
 		{"text for an amount", set("approvals.routes[0].up_to", "lots"), "approvals.routes[0].up_to", `invalid value "lots"`},
 		{"mapping for a value", set("calendar.time_zone", map[string]any{"name": "Asia/Shanghai"}), "calendar.time_zone", "expected a single value, got a mapping"},
@@ -191,7 +192,7 @@ func TestParseRejectsValues(t *testing.T) {
 		{"missing hours", remove("renewals.act_within.hours"), "renewals.act_within.hours", `"" is not calendar or working`},
 		{"reminder at the deadline", set("leads.first_contact.remind_before", "48h"), "leads.first_contact.remind_before", "must be shorter than within (2d)"},
 		{"reminder after the deadline", set("leads.follow_up.remind_before", "8d"), "leads.follow_up.remind_before", "must be shorter than within (7d)"},
-		{"negative reminder", set("leads.first_contact.remind_before", "-1h"), "leads.first_contact.remind_before", "must not be negative, got -1h0m0s"},
+		{"negative reminder", set("leads.first_contact.remind_before", "-1h"), "leads.first_contact.remind_before", "must not be negative, got -1h: use 0 for no reminder"},
 		{"reminder without template", remove("leads.first_contact.reminder_template"), "leads.first_contact.reminder_template", "is required: name a notification template"},
 		{"template without reminder", set("tickets.respond.reminder_template", "ticket_reminder"), "tickets.respond.reminder_template", "is set but remind_before is 0"},
 		{"missing escalation template", set("renewals.act_within.escalation_template", ""), "renewals.act_within.escalation_template", "is required"},
@@ -276,6 +277,15 @@ func TestParseAcceptsVariants(t *testing.T) {
 				t.Fatalf("document rejected: %v", err)
 			}
 		})
+	}
+}
+
+func TestNegativeReminderReportedOnce(t *testing.T) {
+	doc := Default()
+	doc.Leads.FirstContact.RemindBefore = Duration(-time.Hour)
+	problems := doc.Validate()
+	if len(problems) != 1 || problems[0].Path != "leads.first_contact.remind_before" {
+		t.Errorf("problems = %v, expected only the negative remind_before", problems)
 	}
 }
 
@@ -410,4 +420,27 @@ func walkTo(tree map[string]any, path string) (any, any) {
 		}
 	}
 	return current, steps[len(steps)-1]
+}
+
+func TestDurationString(t *testing.T) {
+	cases := []struct {
+		text     string
+		expected string
+	}{
+		{"48h", "2d"}, {"4h", "4h"}, {"90m", "1h30m"}, {"1h0m30s", "1h0m30s"}, {"30s", "30s"},
+		{"36h", "36h"}, {"1d12h", "36h"}, {"0s", "0s"}, {"-1h", "-1h"}, {"1500ms", "1.5s"},
+	}
+	for _, tc := range cases {
+		d, err := ParseDuration(tc.text)
+		if err != nil {
+			t.Fatalf("parse %q: %v", tc.text, err)
+		}
+		if got := d.String(); got != tc.expected {
+			t.Errorf("%q written as %q, expected %q", tc.text, got, tc.expected)
+		}
+		back, err := ParseDuration(d.String())
+		if err != nil || back != d {
+			t.Errorf("%q does not read back: %v, error %v", d.String(), back, err)
+		}
+	}
 }

@@ -196,7 +196,7 @@ func (v *validator) deadline(path string, d Deadline) {
 	switch {
 	case d.RemindBefore > 0:
 		v.template(path+".reminder_template", d.ReminderTemplate)
-	case d.ReminderTemplate != "":
+	case d.RemindBefore == 0 && d.ReminderTemplate != "":
 		v.add(path+".reminder_template", "is set but remind_before is 0, so no reminder is sent: set remind_before or remove reminder_template")
 	}
 	v.template(path+".escalation_template", d.EscalationTemplate)
