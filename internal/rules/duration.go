@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -19,28 +20,33 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // ParseDuration reads a duration in the rules document's notation.
 func ParseDuration(s string) (Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
+	text := strings.TrimSpace(s)
+	if text == "" {
 		return 0, fmt.Errorf("empty duration: write it like 48h, 90m or 30d")
 	}
+	invalid := fmt.Errorf("invalid duration %q: write it like 48h, 90m or 30d", text)
+	rest := text
 	var days int64
-	if i := strings.IndexByte(s, 'd'); i >= 0 {
-		n, err := strconv.ParseInt(s[:i], 10, 64)
+	if i := strings.IndexByte(rest, 'd'); i >= 0 {
+		n, err := strconv.ParseInt(rest[:i], 10, 64)
 		if err != nil || n < 0 {
-			return 0, fmt.Errorf("invalid duration %q: write it like 48h, 90m or 30d", s)
+			return 0, invalid
 		}
 		days = n
-		s = s[i+1:]
+		rest = rest[i+1:]
 	}
-	var rest time.Duration
-	if s != "" {
+	var remainder time.Duration
+	if rest != "" {
 		var err error
-		rest, err = time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q: write it like 48h, 90m or 30d", s)
+		remainder, err = time.ParseDuration(rest)
+		if err != nil || (days > 0 && remainder < 0) {
+			return 0, invalid
 		}
 	}
-	return Duration(time.Duration(days)*24*time.Hour + rest), nil
+	if days > int64((math.MaxInt64-max(remainder, 0))/(24*time.Hour)) {
+		return 0, fmt.Errorf("duration %q is too long: the maximum is about 106751 days", text)
+	}
+	return Duration(time.Duration(days)*24*time.Hour + remainder), nil
 }
 
 // String writes the duration in the document's notation, using days when

@@ -444,3 +444,28 @@ func TestDurationString(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDurationRejects(t *testing.T) {
+	cases := []struct {
+		text   string
+		reason string
+	}{
+		{"", "empty duration"},
+		{"2 days", `invalid duration "2 days"`},
+		{"1dxyz", `invalid duration "1dxyz"`},
+		{"-1d", `invalid duration "-1d"`},
+		{"1d-5h", `invalid duration "1d-5h"`},
+		{"d", `invalid duration "d"`},
+		{"200000d", `duration "200000d" is too long`},
+		{"106751d24h", `duration "106751d24h" is too long`},
+	}
+	for _, tc := range cases {
+		_, err := ParseDuration(tc.text)
+		if err == nil || !strings.Contains(err.Error(), tc.reason) {
+			t.Errorf("ParseDuration(%q) error = %v, expected %q", tc.text, err, tc.reason)
+		}
+	}
+	if d, err := ParseDuration("106751d"); err != nil || d <= 0 {
+		t.Errorf("ParseDuration(106751d) = %v, %v; expected the longest whole-day duration", d, err)
+	}
+}
