@@ -16,5 +16,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newDevCommand(), newServeCommand(), newImportCommand(), newContractCommand(),
 		newAttentionCommand(), newReceiptCommand(), newStatusCommand(), newBenchCommand())
 	root.AddCommand(newCalendarCommand())
+	root.AddCommand(newRulesCommand())
 	return root
 }

@@ -72,6 +72,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/bank-lines/{id}/assign", s.auth(s.assignBankLine))
 	mux.Handle("POST /api/v1/imports/crm", s.auth(s.importCRM))
 	mux.Handle("GET /api/v1/imports/{id}", s.auth(s.showImport))
+	mux.Handle("GET /api/v1/rules", s.auth(s.showLatestRules))
+	mux.Handle("POST /api/v1/rules", s.auth(s.applyRules))
+	mux.Handle("GET /api/v1/rules/versions", s.auth(s.listRuleVersions))
+	mux.Handle("GET /api/v1/rules/versions/{n}", s.auth(s.showRulesVersion))
 
 	mux.HandleFunc("POST /api/v1/events/contract-signed", s.contractSigned)
 	mux.HandleFunc("POST /api/v1/callbacks/erp/production", s.productionCallback)

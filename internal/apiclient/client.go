@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-resty/resty/v2"
+
+	"github.com/ordo-project/ordo/internal/validation"
 )
 
 // Client calls one ordo API server.
@@ -45,6 +47,9 @@ type Error struct {
 	StatusCode int
 	Code       string `json:"code"`
 	Message    string `json:"message"`
+	// Problems lists every invalid value of a rejected document, from
+	// the errors field of a 422 response.
+	Problems []validation.Problem `json:"-"`
 }
 
 func (e *Error) Error() string {
@@ -91,7 +96,8 @@ func (c *Client) do(req *resty.Request, method, path string, out any) error {
 
 func decodeError(status int, body []byte) error {
 	var wrapped struct {
-		Error Error `json:"error"`
+		Error    Error                `json:"error"`
+		Problems []validation.Problem `json:"errors"`
 	}
 	if err := json.Unmarshal(body, &wrapped); err != nil || wrapped.Error.Message == "" {
 		text := strings.TrimSpace(string(body))
@@ -101,7 +107,34 @@ func decodeError(status int, body []byte) error {
 		return &Error{StatusCode: status, Code: http.StatusText(status), Message: text}
 	}
 	wrapped.Error.StatusCode = status
+	wrapped.Error.Problems = wrapped.Problems
 	return &wrapped.Error
+}
+
+// PostBody sends body as it is, with contentType and query parameters,
+// and decodes the response into out (may be nil).
+func (c *Client) PostBody(ctx context.Context, path, contentType string, query url.Values, body []byte, out any) error {
+	req := c.http.R().SetContext(ctx).SetHeader("Content-Type", contentType).SetBody(body)
+	if query != nil {
+		req.SetQueryParamsFromValues(query)
+	}
+	return c.do(req, http.MethodPost, path, out)
+}
+
+// GetText returns the body of GET path, for responses that are not JSON.
+func (c *Client) GetText(ctx context.Context, path string, query url.Values) ([]byte, error) {
+	req := c.http.R().SetContext(ctx).SetHeader("Accept", "*/*")
+	if query != nil {
+		req.SetQueryParamsFromValues(query)
+	}
+	resp, err := req.Get(path)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s%s: %w (is ordo running? start it with `ordo dev`, or set --server)", c.baseURL, path, err)
+	}
+	if resp.IsError() {
+		return nil, decodeError(resp.StatusCode(), resp.Body())
+	}
+	return resp.Body(), nil
 }
 
 // Stream posts body and calls onLine for every value of the

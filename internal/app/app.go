@@ -99,6 +99,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return err
 	}
 	stack.push("database", st.Close)
+	if err := st.EnsureDefaultRules(ctx); err != nil {
+		return err
+	}
 
 	secret, secretFile, err := webhookSecret(cfg, opts.DataDir, opts.Dev)
 	if err != nil {
@@ -313,6 +316,7 @@ func newWorkers(c client.Client, cfg *config.Config, deps *connectorSet, st *sto
 		ERP: deps.erp, EInvoice: deps.einvoice, Store: st, Logger: logger,
 		Invoicing: activities.InvoiceRules{Tax: cfg.Tax, Invoice: cfg.Invoice},
 	})
+	chains.RegisterActivity(&activities.RulesActivities{Store: st})
 
 	reconciliation := worker.New(c, cfg.ReconciliationTaskQueue(), worker.Options{
 		MaxConcurrentActivityExecutionSize:     4,

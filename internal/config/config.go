@@ -4,10 +4,7 @@
 package config
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"strings"
@@ -15,6 +12,8 @@ import (
 
 	"github.com/shopspring/decimal"
 	"gopkg.in/yaml.v3"
+
+	"github.com/ordo-project/ordo/internal/validation"
 )
 
 // Config is the whole configuration of an ordo process.
@@ -269,10 +268,8 @@ func Load(path string) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read config %s: %w", path, err)
 		}
-		decoder := yaml.NewDecoder(bytes.NewReader(data))
-		decoder.KnownFields(true)
-		if err := decoder.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("config %s: %w", path, err)
+		if problems := validation.DecodeYAML(data, cfg); problems != nil {
+			return nil, fmt.Errorf("config %s: %w", path, problems.Err("configuration"))
 		}
 	}
 	applyEnv(cfg)
@@ -326,13 +323,7 @@ func (c Credential) Resolve() (string, error) {
 }
 
 // ValidationError lists every invalid key of a configuration.
-type ValidationError struct {
-	Problems []string
-}
-
-func (e *ValidationError) Error() string {
-	return "invalid configuration: " + strings.Join(e.Problems, "; ")
-}
+type ValidationError = validation.Error
 
 // ReconciliationTaskQueue is the task queue of the bank reconciliation.
 func (c *Config) ReconciliationTaskQueue() string {
@@ -342,9 +333,9 @@ func (c *Config) ReconciliationTaskQueue() string {
 // Validate checks values that YAML types cannot: ranges, known names and
 // ratios that must add up.
 func (c *Config) Validate() error {
-	var problems []string
+	var problems validation.Problems
 	add := func(key, format string, args ...any) {
-		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
+		problems.Add(key, format, args...)
 	}
 
 	if len(c.Currency) != 3 || strings.ToUpper(c.Currency) != c.Currency {
@@ -462,10 +453,7 @@ func (c *Config) Validate() error {
 		add("erp.connector", "must name an ERP connector, e.g. kingdee")
 	}
 
-	if len(problems) > 0 {
-		return &ValidationError{Problems: problems}
-	}
-	return nil
+	return problems.Err("configuration")
 }
 
 // RateFor returns the VAT rate of category in force on day.

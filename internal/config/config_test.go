@@ -53,8 +53,10 @@ func TestLoadRejects(t *testing.T) {
 	cases := []struct {
 		name, yaml, want string
 	}{
-		{"unknown key", "currency: CNY\ncurrencyy: USD\n", "field currencyy not found"},
-		{"wrong type", "worker:\n  max_concurrent_activities: many\n", "cannot unmarshal"},
+		{"unknown key", "currency: CNY\ncurrencyy: USD\n", `currencyy: unknown key (did you mean "currency"?)`},
+		{"unknown nested key", "erp:\n  conector: kingdee\n", `erp.conector: unknown key (did you mean "connector"?)`},
+		{"wrong type", "worker:\n  max_concurrent_activities: many\n", `worker.max_concurrent_activities: expected a whole number, got "many"`},
+		{"wrong duration", "chain:\n  activity_timeout: soon\n", `chain.activity_timeout: expected a duration`},
 		{"bad date", "tax:\n  rates:\n    - {category: goods, rate: \"0.13\", from: 2019/04/01}\n", "invalid date"},
 		{"lower-case currency", "currency: cny\n", "currency:"},
 		{"plan not adding up", "payment:\n  plan:\n    - {label: all, trigger: signing, ratio: \"0.9\"}\n", "payment.plan: ratios add up to 0.9"},

@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -19,44 +20,57 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // ParseDuration reads a duration in the rules document's notation.
 func ParseDuration(s string) (Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
+	text := strings.TrimSpace(s)
+	if text == "" {
 		return 0, fmt.Errorf("empty duration: write it like 48h, 90m or 30d")
 	}
+	invalid := fmt.Errorf("invalid duration %q: write it like 48h, 90m or 30d", text)
+	rest := text
 	var days int64
-	if i := strings.IndexByte(s, 'd'); i >= 0 {
-		n, err := strconv.ParseInt(s[:i], 10, 64)
+	if i := strings.IndexByte(rest, 'd'); i >= 0 {
+		n, err := strconv.ParseInt(rest[:i], 10, 64)
 		if err != nil || n < 0 {
-			return 0, fmt.Errorf("invalid duration %q: write it like 48h, 90m or 30d", s)
+			return 0, invalid
 		}
 		days = n
-		s = s[i+1:]
+		rest = rest[i+1:]
 	}
-	var rest time.Duration
-	if s != "" {
+	var remainder time.Duration
+	if rest != "" {
 		var err error
-		rest, err = time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q: write it like 48h, 90m or 30d", s)
+		remainder, err = time.ParseDuration(rest)
+		if err != nil || (days > 0 && remainder < 0) {
+			return 0, invalid
 		}
 	}
-	return Duration(time.Duration(days)*24*time.Hour + rest), nil
+	if days > int64((math.MaxInt64-max(remainder, 0))/(24*time.Hour)) {
+		return 0, fmt.Errorf("duration %q is too long: the maximum is about 106751 days", text)
+	}
+	return Duration(time.Duration(days)*24*time.Hour + remainder), nil
 }
 
 // String writes the duration in the document's notation, using days when
-// it is a whole number of them.
+// it is a whole number of them and leaving out zero minutes and seconds:
+// 48h is "2d", 4h is "4h", 90m is "1h30m".
 func (d Duration) String() string {
 	td := time.Duration(d)
 	if td > 0 && td%(24*time.Hour) == 0 {
 		return strconv.FormatInt(int64(td/(24*time.Hour)), 10) + "d"
 	}
-	return td.String()
+	s := td.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // UnmarshalYAML reads a duration string.
 func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
 	if node.Kind != yaml.ScalarNode || node.Tag == "!!int" || node.Tag == "!!float" {
-		return fmt.Errorf("line %d: want a duration like 48h, 90m or 30d, got %q", node.Line, node.Value)
+		return fmt.Errorf("line %d: expected a duration such as 48h, 90m or 30d, got %q", node.Line, node.Value)
 	}
 	v, err := ParseDuration(node.Value)
 	if err != nil {
@@ -76,7 +90,7 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration string like 48h, 90m or 30d")
+		return fmt.Errorf("expected a duration string such as 48h, 90m or 30d")
 	}
 	v, err := ParseDuration(s)
 	if err != nil {

@@ -83,6 +83,9 @@ type Renewals struct {
 type Tickets struct {
 	// RouteTo is the role that receives customers' feature requests.
 	RouteTo string `yaml:"route_to" json:"route_to"`
+	// Template names the notification template that tells RouteTo about
+	// a new ticket.
+	Template string `yaml:"template" json:"template"`
 	// Respond is the response deadline.
 	Respond Deadline `yaml:"respond" json:"respond"`
 	// EscalateTo is the role alerted by email when the deadline passes.
