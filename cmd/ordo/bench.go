@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -29,9 +30,13 @@ func newBenchCommand() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure ordo on this machine",
 	}
+	cmd.PersistentFlags().StringVar(&benchPprofAddress, "pprof-address", "", "serve Go profiles (net/http/pprof) of the benchmark process on this address, e.g. 127.0.0.1:6060")
 	cmd.AddCommand(newBenchChainsCommand(), newBenchWebhooksCommand(), newBenchTimersCommand())
 	return cmd
 }
+
+// benchPprofAddress is the --pprof-address flag of the bench commands.
+var benchPprofAddress string
 
 // startBenchStack starts an ordo dev stack for a benchmark in dataDir, or
 // in a new temporary directory removed by stop when dataDir is empty.
@@ -47,6 +52,12 @@ func startBenchStack(ctx context.Context, cfg *config.Config, dataDir string) (a
 	}
 	tuneGarbageCollector()
 	stackCtx, stopStack := context.WithCancel(ctx)
+	if benchPprofAddress != "" {
+		if err := servePprof(stackCtx, benchPprofAddress, logrus.StandardLogger()); err != nil {
+			stopStack()
+			return app.Endpoints{}, nil, err
+		}
+	}
 	ready := make(chan app.Endpoints, 1)
 	done := make(chan error, 1)
 	go func() {
