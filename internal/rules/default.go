@@ -32,13 +32,13 @@ func Default() Document {
 				ReminderTemplate: "lead_reminder", EscalationTemplate: "lead_alert",
 			},
 			FollowUp: Deadline{
-				Within: days(7), Hours: WorkingHours, RemindBefore: hours(4),
+				Within: hours(45), Hours: WorkingHours, RemindBefore: hours(4),
 				ReminderTemplate: "follow_up_reminder", EscalationTemplate: "follow_up_alert",
 			},
 		},
 		Renewals: Renewals{
 			NoticeBefore: days(30),
-			ActWithin:    Deadline{Within: days(3), Hours: WorkingHours, EscalationTemplate: "renewal_escalation"},
+			ActWithin:    Deadline{Within: hours(27), Hours: WorkingHours, EscalationTemplate: "renewal_escalation"},
 			DefaultTerm:  days(365),
 			TaskTemplate: "renewal_task",
 			SMSTemplate:  "renewal_sms",
@@ -55,14 +55,14 @@ func Default() Document {
 			Currency: "CNY",
 			Routes: []Route{
 				{UpTo: amount(30000), Levels: []Level{
-					{Role: RoleSupervisor, Timeout: hours(24), Hours: WorkingHours, EscalateTo: RoleSalesDirector},
+					{Role: RoleSupervisor, Timeout: hours(9), Hours: WorkingHours, EscalateTo: RoleSalesDirector},
 				}},
 				{UpTo: amount(200000), Levels: []Level{
-					{Role: RoleSalesDirector, Timeout: hours(24), Hours: WorkingHours, EscalateTo: RoleCOO},
+					{Role: RoleSalesDirector, Timeout: hours(9), Hours: WorkingHours, EscalateTo: RoleCOO},
 				}},
 				{Levels: []Level{
-					{Role: RoleSalesDirector, Timeout: hours(48), Hours: WorkingHours, EscalateTo: RoleCOO},
-					{Role: RoleFinance, Timeout: hours(48), Hours: WorkingHours, EscalateTo: RoleCOO},
+					{Role: RoleSalesDirector, Timeout: hours(18), Hours: WorkingHours, EscalateTo: RoleCOO},
+					{Role: RoleFinance, Timeout: hours(18), Hours: WorkingHours, EscalateTo: RoleCOO},
 				}},
 			},
 			Template: "approval_request",

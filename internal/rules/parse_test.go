@@ -191,7 +191,7 @@ func TestParseRejectsValues(t *testing.T) {
 		{"unknown hours", set("leads.follow_up.hours", "weekdays"), "leads.follow_up.hours", `"weekdays" is not calendar or working`},
 		{"missing hours", remove("renewals.act_within.hours"), "renewals.act_within.hours", `"" is not calendar or working`},
 		{"reminder at the deadline", set("leads.first_contact.remind_before", "48h"), "leads.first_contact.remind_before", "must be shorter than within (2d)"},
-		{"reminder after the deadline", set("leads.follow_up.remind_before", "8d"), "leads.follow_up.remind_before", "must be shorter than within (7d)"},
+		{"reminder after the deadline", set("leads.follow_up.remind_before", "8d"), "leads.follow_up.remind_before", "must be shorter than within (45h)"},
 		{"negative reminder", set("leads.first_contact.remind_before", "-1h"), "leads.first_contact.remind_before", "must not be negative, got -1h: use 0 for no reminder"},
 		{"reminder without template", remove("leads.first_contact.reminder_template"), "leads.first_contact.reminder_template", "is required: name a notification template"},
 		{"template without reminder", set("tickets.respond.reminder_template", "ticket_reminder"), "tickets.respond.reminder_template", "is set but remind_before is 0"},
