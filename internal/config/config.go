@@ -35,6 +35,7 @@ type Config struct {
 	EInvoice  EInvoice   `yaml:"einvoice"`
 	Bank      Bank       `yaml:"bank"`
 	Sim       Simulators `yaml:"simulators"`
+	Notify    Notify     `yaml:"notify"`
 	Log       Log        `yaml:"log"`
 }
 
@@ -461,6 +462,7 @@ func (c *Config) Validate() error {
 	if c.ERP.Connector == "" {
 		add("erp.connector", "must name an ERP connector, e.g. kingdee")
 	}
+	c.validateNotify(add)
 
 	if len(problems) > 0 {
 		return &ValidationError{Problems: problems}
