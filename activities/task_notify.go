@@ -89,10 +89,10 @@ func (a *TaskActivities) defaultChannels(kind string) []string {
 	return []string{notify.ChannelEmail, notify.ChannelLog}
 }
 
-// notify sends the task's notification through one channel unless an
-// earlier attempt sent it or gave it up. It returns an error only for a
-// failure that a retry may fix.
-func (a *TaskActivities) notify(ctx context.Context, log logrus.FieldLogger, task *store.Task, name string) error {
+// sendNotification sends the task's notification through one channel
+// unless an earlier attempt sent it or gave it up. It returns an error only
+// for a failure that a retry may fix.
+func (a *TaskActivities) sendNotification(ctx context.Context, log logrus.FieldLogger, task *store.Task, name string) error {
 	n := &store.Notification{
 		TaskID: task.ID, Channel: name, Recipient: task.Assignee,
 		Address: addressFor(name, task), Key: store.NotificationKey(task.Key, name),

@@ -72,6 +72,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/bank-lines/{id}/assign", s.auth(s.assignBankLine))
 	mux.Handle("POST /api/v1/imports/crm", s.auth(s.importCRM))
 	mux.Handle("GET /api/v1/imports/{id}", s.auth(s.showImport))
+	mux.Handle("GET /api/v1/tasks", s.auth(s.listTasks))
+	mux.Handle("GET /api/v1/tasks/{id}", s.auth(s.showTask))
+	mux.Handle("POST /api/v1/tasks/{id}/complete", s.auth(s.completeTask))
 
 	mux.HandleFunc("POST /api/v1/events/contract-signed", s.contractSigned)
 	mux.HandleFunc("POST /api/v1/callbacks/erp/production", s.productionCallback)
