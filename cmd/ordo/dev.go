@@ -6,6 +6,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -62,8 +63,9 @@ func newDevCommand() *cobra.Command {
 		Long: `Run ordo's embedded default on this machine, listening on loopback only:
 the Temporal server with its state in DATA_DIR/temporal.db, the Temporal Web
 UI, ordo's worker and API with ordo's own data in DATA_DIR/ordo.db, and
-simulators of a Kingdee ERP, an e-invoice service and a bank with their
-state in DATA_DIR/simulators.db. Stop it with Ctrl-C; starting it again on
+simulators of a Kingdee ERP, an e-invoice service, a bank and a mail server
+(an SMTP sink that keeps every message) with their state in
+DATA_DIR/simulators.db. Stop it with Ctrl-C; starting it again on
 the same data dir continues every workflow where it stopped.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -96,7 +98,7 @@ the same data dir continues every workflow where it stopped.`,
 	}
 	flags.register(cmd, ".ordo")
 	cmd.Flags().StringVar(&uiAddress, "ui-address", "127.0.0.1:8233", "address of the Temporal Web UI; empty disables it")
-	cmd.Flags().Float64Var(&faultRate, "fault-rate", 0, "probability, 0 to 1, that a simulator request fails with one of its faults")
+	cmd.Flags().Float64Var(&faultRate, "fault-rate", 0, "probability, 0 to 1, that a simulator request fails with one of its faults (the SMTP sink answers 451)")
 	cmd.Flags().StringVar(&pprofAddress, "pprof-address", "", "serve Go profiles (net/http/pprof) on this address, e.g. 127.0.0.1:6060")
 	cmd.AddCommand(newDevLedgerCommand())
 	return cmd
@@ -130,7 +132,11 @@ func printEndpoints(cmd *cobra.Command, e app.Endpoints, took time.Duration) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		fmt.Fprintf(out, "  %-13s http://%s (simulator)\n", name, e.Simulators[name])
+		address := e.Simulators[name]
+		if !strings.Contains(address, "://") {
+			address = "http://" + address
+		}
+		fmt.Fprintf(out, "  %-13s %s (simulator)\n", name, address)
 	}
 	fmt.Fprintf(out, "  data          %s\n", e.DataDir)
 	if e.SecretFile != "" {

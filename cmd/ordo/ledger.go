@@ -6,17 +6,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ordo-project/ordo/internal/simulators"
+	smtpsim "github.com/ordo-project/ordo/internal/simulators/smtp"
 )
 
 func newDevLedgerCommand() *cobra.Command {
 	flags := &clientFlags{}
 	cmd := &cobra.Command{
 		Use:   "ledger",
-		Short: "Count the documents the simulators created, per kind, with contracts that got more than one",
+		Short: "Count the documents the simulators created, per kind, with contracts that got more than one, and the mail the SMTP sink received",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var answer struct {
 				Kinds []simulators.KindCount `json:"kinds"`
+				Mail  *smtpsim.MailSummary   `json:"mail,omitempty"`
 			}
 			if err := flags.client().Get(cmd.Context(), "/api/v1/dev/ledger", nil, &answer); err != nil {
 				return err
@@ -29,7 +31,18 @@ func newDevLedgerCommand() *cobra.Command {
 			for _, k := range answer.Kinds {
 				fmt.Fprintf(table, "%s\t%s\t%d\t%d\t%d\n", k.System, k.Kind, k.Documents, k.Contracts, k.Duplicated)
 			}
-			return table.Flush()
+			if err := table.Flush(); err != nil {
+				return err
+			}
+			if answer.Mail == nil {
+				return nil
+			}
+			m := answer.Mail
+			fmt.Fprintln(cmd.OutOrStdout())
+			mail := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(mail, "MAIL\tMESSAGES\tMESSAGE-IDS\tDUPLICATED MESSAGE-IDS\tDUPLICATE COPIES\tWITHOUT MESSAGE-ID")
+			fmt.Fprintf(mail, "smtp sink\t%d\t%d\t%d\t%d\t%d\n", m.Messages, m.MessageIDs, m.Duplicated, m.DuplicateCopies, m.WithoutID)
+			return mail.Flush()
 		},
 	}
 	flags.register(cmd)

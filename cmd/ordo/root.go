@@ -14,7 +14,8 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: false,
 	}
 	root.AddCommand(newDevCommand(), newServeCommand(), newImportCommand(), newContractCommand(),
-		newAttentionCommand(), newReceiptCommand(), newStatusCommand(), newBenchCommand())
+		newAttentionCommand(), newReceiptCommand(), newStatusCommand(), newBenchCommand(),
+		newTaskCommand())
 	root.AddCommand(newCalendarCommand())
 	root.AddCommand(newRulesCommand())
 	return root

@@ -76,6 +76,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/rules", s.auth(s.applyRules))
 	mux.Handle("GET /api/v1/rules/versions", s.auth(s.listRuleVersions))
 	mux.Handle("GET /api/v1/rules/versions/{n}", s.auth(s.showRulesVersion))
+	mux.Handle("GET /api/v1/tasks", s.auth(s.listTasks))
+	mux.Handle("GET /api/v1/tasks/{id}", s.auth(s.showTask))
+	mux.Handle("POST /api/v1/tasks/{id}/complete", s.auth(s.completeTask))
 
 	mux.HandleFunc("POST /api/v1/events/contract-signed", s.contractSigned)
 	mux.HandleFunc("POST /api/v1/callbacks/erp/production", s.productionCallback)

@@ -119,6 +119,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 		endpoints.Simulators["kingdee"] = cfg.Sim.Kingdee.Address
 		endpoints.Simulators["einvoice"] = cfg.Sim.EInvoice.Address
 		endpoints.Simulators["bank"] = cfg.Sim.Bank.Address
+		if cfg.Sim.SMTP.Enabled {
+			endpoints.Simulators["smtp"] = "smtp://" + cfg.Sim.SMTP.Address
+		}
 	}
 
 	temporalClient, err := client.Dial(client.Options{
@@ -250,6 +253,7 @@ type connectorSet struct {
 	erp      *kingdeeconnector.Client
 	einvoice *einvoiceconnector.Client
 	bank     *bankconnector.Client
+	notify   notifySet
 }
 
 func buildConnectors(cfg *config.Config, logger *logrus.Logger) (*connectorSet, error) {
@@ -293,7 +297,11 @@ func buildConnectors(cfg *config.Config, logger *logrus.Logger) (*connectorSet, 
 	if err != nil {
 		return nil, fmt.Errorf("bank connector: %w", err)
 	}
-	return &connectorSet{erp: erp, einvoice: invoice, bank: bank}, nil
+	notifications, err := buildNotify(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	return &connectorSet{erp: erp, einvoice: invoice, bank: bank, notify: notifications}, nil
 }
 
 // newWorkers returns the worker of the contract chains and the worker of
@@ -317,6 +325,7 @@ func newWorkers(c client.Client, cfg *config.Config, deps *connectorSet, st *sto
 		Invoicing: activities.InvoiceRules{Tax: cfg.Tax, Invoice: cfg.Invoice},
 	})
 	chains.RegisterActivity(&activities.RulesActivities{Store: st})
+	chains.RegisterActivity(newTaskActivities(cfg, deps, st, logger))
 
 	reconciliation := worker.New(c, cfg.ReconciliationTaskQueue(), worker.Options{
 		MaxConcurrentActivityExecutionSize:     4,

@@ -15,6 +15,7 @@ import (
 	banksim "github.com/ordo-project/ordo/internal/simulators/bank"
 	einvoicesim "github.com/ordo-project/ordo/internal/simulators/einvoice"
 	kingdeesim "github.com/ordo-project/ordo/internal/simulators/kingdee"
+	smtpsim "github.com/ordo-project/ordo/internal/simulators/smtp"
 	"github.com/ordo-project/ordo/internal/sqlitedb"
 )
 
@@ -28,6 +29,7 @@ type simulatorSet struct {
 	bank     *banksim.Simulator
 	einvoice *einvoicesim.Simulator
 	kingdee  *kingdeesim.Simulator
+	smtp     *smtpsim.Simulator
 }
 
 // startSimulators starts the bank first, because it is the simulated
@@ -111,10 +113,21 @@ func startSimulators(ctx context.Context, cfg *config.Config, dataDir, apiURL, s
 	if _, err := set.kingdee.Start(cfg.Sim.Kingdee.Address); err != nil {
 		return nil, set.closeWith(err)
 	}
+
+	if cfg.Sim.SMTP.Enabled {
+		set.smtp, err = smtpsim.New(ctx, smtpsim.Config{DB: db, Address: cfg.Sim.SMTP.Address, Faults: faults, Logger: logger})
+		if err != nil {
+			return nil, set.closeWith(err)
+		}
+		if err := set.smtp.Start(); err != nil {
+			return nil, set.closeWith(err)
+		}
+	}
 	return set, nil
 }
 
-// ledgerHandler serves the ledger summary for `ordo dev ledger`.
+// ledgerHandler serves the ledger summary for `ordo dev ledger`: the
+// documents per kind and, when the SMTP sink runs, the mail it received.
 func (s *simulatorSet) ledgerHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		counts, err := s.ledger.Summary(r.Context())
@@ -122,7 +135,16 @@ func (s *simulatorSet) ledgerHandler() http.Handler {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		writeJSON(w, map[string]any{"kinds": counts})
+		answer := map[string]any{"kinds": counts}
+		if s.smtp != nil {
+			mail, err := s.smtp.Summary(r.Context())
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			answer["mail"] = mail
+		}
+		writeJSON(w, answer)
 	})
 }
 
@@ -131,9 +153,12 @@ func (s *simulatorSet) closeWith(err error) error {
 	return err
 }
 
-// Close stops the ERP and e-invoice simulators before the bank, because
-// they report to it, and closes the shared database.
+// Close stops the SMTP sink, then the ERP and e-invoice simulators before
+// the bank, because they report to it, and closes the shared database.
 func (s *simulatorSet) Close() error {
+	if s.smtp != nil {
+		_ = s.smtp.Close()
+	}
 	if s.kingdee != nil {
 		_ = s.kingdee.Close()
 	}

@@ -126,6 +126,8 @@ func testConfig(t testing.TB, opts stackOptions) *config.Config {
 	cfg.ERP.BaseURL = "http://" + cfg.Sim.Kingdee.Address + "/k3cloud/"
 	cfg.EInvoice.BaseURL = "http://" + cfg.Sim.EInvoice.Address
 	cfg.Bank.BaseURL = "http://" + cfg.Sim.Bank.Address
+	cfg.Sim.SMTP.Address = freeAddress(t)
+	cfg.Notify.SMTP.Address = cfg.Sim.SMTP.Address
 
 	// Short delays make one chain take a few seconds. The polls are a
 	// fallback: the simulators' callbacks end each wait at once.

@@ -34,6 +34,7 @@ type Config struct {
 	EInvoice  EInvoice   `yaml:"einvoice"`
 	Bank      Bank       `yaml:"bank"`
 	Sim       Simulators `yaml:"simulators"`
+	Notify    Notify     `yaml:"notify"`
 	Log       Log        `yaml:"log"`
 }
 
@@ -452,6 +453,7 @@ func (c *Config) Validate() error {
 	if c.ERP.Connector == "" {
 		add("erp.connector", "must name an ERP connector, e.g. kingdee")
 	}
+	c.validateNotify(add)
 
 	return problems.Err("configuration")
 }

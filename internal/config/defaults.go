@@ -13,6 +13,7 @@ type Simulators struct {
 	Kingdee  SimKingdee  `yaml:"kingdee"`
 	EInvoice SimEInvoice `yaml:"einvoice"`
 	Bank     SimBank     `yaml:"bank"`
+	SMTP     SimSMTP     `yaml:"smtp"`
 	// FaultRate is the probability, 0 to 1, that a simulator request fails
 	// with one of the simulator's faults.
 	FaultRate float64 `yaml:"fault_rate"`
@@ -135,6 +136,13 @@ func Default() *Config {
 			Kingdee:  SimKingdee{Address: "127.0.0.1:8091", ProductionDelay: 3 * time.Second, Callback: true},
 			EInvoice: SimEInvoice{Address: "127.0.0.1:8092", IssueDelay: time.Second, Callback: true},
 			Bank:     SimBank{Address: "127.0.0.1:8093", PaymentDelay: 2 * time.Second},
+			SMTP:     SimSMTP{Enabled: true, Address: "127.0.0.1:2525"},
+		},
+		Notify: Notify{
+			Locale:   "zh-CN",
+			TimeZone: "Asia/Shanghai",
+			Channels: []string{"email", "log"},
+			SMTP:     SMTP{Address: "127.0.0.1:2525", From: "ordo <ordo@localhost>", TLS: "none", Timeout: 15 * time.Second},
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}

@@ -1,0 +1,203 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/ordo-project/ordo/internal/logging"
+	"github.com/ordo-project/ordo/internal/store"
+	"github.com/ordo-project/ordo/workflows"
+)
+
+// TaskList is one page of tasks.
+type TaskList struct {
+	Tasks []store.Task `json:"tasks"`
+	// Next is the value of "after" for the next page, empty on the last.
+	Next string `json:"next,omitempty"`
+}
+
+// TaskView is one task with its notifications.
+type TaskView struct {
+	Task          *store.Task          `json:"task"`
+	Notifications []store.Notification `json:"notifications"`
+}
+
+// CompleteTaskRequest is the body of POST /api/v1/tasks/{id}/complete.
+type CompleteTaskRequest struct {
+	By   string `json:"by"`
+	Note string `json:"note,omitempty"`
+}
+
+// Values of CompleteTaskResponse.Signal.
+const (
+	SignalSent               = "sent"
+	SignalWorkflowNotRunning = "workflow_not_running"
+	SignalNoWorkflow         = "no_workflow"
+)
+
+// CompleteTaskResponse is the completed task and the outcome of the signal
+// to its workflow.
+type CompleteTaskResponse struct {
+	Task *store.Task `json:"task"`
+	// Changed is false when the task was done before this request, in which
+	// case the task keeps its first completion.
+	Changed bool `json:"changed"`
+	// Signal is SignalSent when the workflow that opened the task received
+	// the completion, SignalWorkflowNotRunning when that workflow has ended
+	// or does not exist, and SignalNoWorkflow when no workflow opened it.
+	Signal string `json:"signal"`
+}
+
+func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	filter := store.TaskFilter{
+		Assignee: q.Get("assignee"), State: q.Get("state"), Kind: q.Get("kind"), Subject: q.Get("subject"), Limit: 100,
+	}
+	switch filter.State {
+	case "", store.TaskOpen, store.TaskDone, store.TaskCancelled:
+	default:
+		writeError(w, http.StatusBadRequest, "invalid_argument", "unknown state "+strconv.Quote(filter.State)+": use open, done or cancelled")
+		return
+	}
+	if text := q.Get("limit"); text != "" {
+		n, err := strconv.Atoi(text)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, "invalid_argument", "limit must be a number from 1 to 1000")
+			return
+		}
+		filter.Limit = n
+	}
+	if text := q.Get("after"); text != "" {
+		after, err := strconv.ParseInt(text, 10, 64)
+		if err != nil || after < 0 {
+			writeError(w, http.StatusBadRequest, "invalid_argument", "after must be a task id from the previous page's next field")
+			return
+		}
+		filter.After = after
+	}
+	if text := q.Get("due_before"); text != "" {
+		due, err := time.Parse(time.RFC3339, text)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_argument", "due_before must be an RFC 3339 time such as 2026-12-05T18:00:00+08:00")
+			return
+		}
+		filter.DueBefore = &due
+	}
+
+	tasks, err := s.Store.ListTasks(r.Context(), filter)
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	list := TaskList{Tasks: nonNil(tasks)}
+	if len(tasks) == filter.Limit {
+		list.Next = strconv.FormatInt(tasks[len(tasks)-1].ID, 10)
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) showTask(w http.ResponseWriter, r *http.Request) {
+	id, ok := taskID(w, r)
+	if !ok {
+		return
+	}
+	task, err := s.Store.GetTask(r.Context(), id)
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	notifications, err := s.Store.TaskNotifications(r.Context(), id)
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, TaskView{Task: task, Notifications: nonNil(notifications)})
+}
+
+// completeTask marks the task done and signals the workflow that opened
+// it. A repeated request signals again with the first completion, so a
+// client that lost the response, or got 503 because Temporal was down, can
+// retry. Workflows must therefore ignore a second completion of a task
+// they already handled.
+func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) {
+	id, ok := taskID(w, r)
+	if !ok {
+		return
+	}
+	var req CompleteTaskRequest
+	if err := readJSON(r, &req, false); err != nil {
+		writeBodyError(w, err)
+		return
+	}
+	req.By = strings.TrimSpace(req.By)
+	if req.By == "" {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "by is required: name the person who completed the task")
+		return
+	}
+
+	task, changed, err := s.Store.CompleteTask(r.Context(), id, req.By, req.Note, s.Now())
+	if errors.Is(err, store.ErrTaskCancelled) {
+		writeError(w, http.StatusConflict, "conflict", cancelledMessage(task))
+		return
+	}
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+
+	response := CompleteTaskResponse{Task: task, Changed: changed, Signal: SignalNoWorkflow}
+	if task.WorkflowID == "" {
+		writeJSON(w, http.StatusOK, response)
+		return
+	}
+	completion := workflows.TaskCompletion{
+		TaskID: task.ID, Kind: task.Kind, Subject: task.Subject,
+		By: task.CompletedBy, Note: task.Note, At: *task.CompletedAt,
+	}
+	log := s.Logger.WithFields(logrus.Fields{logging.KeyWorkflowID: task.WorkflowID, "task_id": task.ID})
+	err = s.Temporal.SignalWorkflow(r.Context(), task.WorkflowID, "", workflows.SignalTaskCompleted, completion)
+	var notFound *serviceerror.NotFound
+	switch {
+	case errors.As(err, &notFound):
+		log.Info("task completed, but the workflow that opened it is not running: nothing to signal")
+		response.Signal = SignalWorkflowNotRunning
+	case err != nil:
+		log.WithError(err).Error("signal of a completed task to its workflow failed")
+		writeError(w, http.StatusServiceUnavailable, "temporal_unavailable",
+			fmt.Sprintf("task %d is done, but the signal to its workflow %s failed: send the same request again later (%v)", task.ID, task.WorkflowID, err))
+		return
+	default:
+		response.Signal = SignalSent
+	}
+	writeJSON(w, http.StatusOK, response)
+}
+
+// taskID parses the {id} path value and writes a 400 response when it is
+// not a task id.
+func taskID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	text := r.PathValue("id")
+	id, err := strconv.ParseInt(text, 10, 64)
+	if err != nil || id < 1 {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "task id "+strconv.Quote(text)+" is not a positive number")
+		return 0, false
+	}
+	return id, true
+}
+
+func cancelledMessage(task *store.Task) string {
+	message := fmt.Sprintf("task %d was cancelled", task.ID)
+	if task.CancelledAt != nil {
+		message += " at " + task.CancelledAt.UTC().Format(time.RFC3339)
+	}
+	if task.Resolution != "" {
+		message += " (" + task.Resolution + ")"
+	}
+	return message + ": the process no longer needs it, so it cannot be completed"
+}
