@@ -254,7 +254,7 @@ func (s *Server) Stop() error {
 	if s.ui != nil {
 		s.ui.Stop()
 	}
-	s.serverLogger.SetMinLevel(logrus.PanicLevel)
+	s.serverLogger.Stopping()
 	if err := s.temporal.Stop(); err != nil {
 		return fmt.Errorf("stop Temporal server: %w", err)
 	}

@@ -2,6 +2,7 @@ package logging
 
 import (
 	"fmt"
+	"runtime"
 	"sync/atomic"
 
 	"github.com/sirupsen/logrus"
@@ -78,6 +79,7 @@ func (l *SDKLogger) With(keyvals ...interface{}) sdklog.Logger {
 type ServerLogger struct {
 	entry    *logrus.Entry
 	minLevel atomic.Uint32
+	stopping atomic.Bool
 }
 
 var _ serverlog.Logger = (*ServerLogger)(nil)
@@ -95,6 +97,17 @@ func NewServerLogger(entry *logrus.Entry, minLevel logrus.Level) *ServerLogger {
 // stream of errors that mean nothing to an operator.
 func (l *ServerLogger) SetMinLevel(level logrus.Level) {
 	l.minLevel.Store(uint32(level))
+}
+
+// Stopping marks the server as shutting down: entries below Panic are
+// dropped, and Fatal ends only the calling goroutine instead of the
+// process. A component still starting when the server stops (ringpop's
+// membership monitor, for one) reports its failure as fatal, and exiting
+// then would take the rest of the process (ordo's API, or a test binary
+// running several stacks) down with it.
+func (l *ServerLogger) Stopping() {
+	l.SetMinLevel(logrus.PanicLevel)
+	l.stopping.Store(true)
 }
 
 func (l *ServerLogger) log(level logrus.Level, msg string, tags []tag.Tag) {
@@ -120,8 +133,19 @@ func (l *ServerLogger) Panic(msg string, tags ...tag.Tag) {
 	panic(msg)
 }
 
-// Fatal logs and exits, as the server's contract requires.
+// Fatal logs and exits, as the server's contract requires. While the
+// server is stopping it logs a warning and ends the calling goroutine
+// with runtime.Goexit, because the caller's next lines assume Fatal never
+// returns.
 func (l *ServerLogger) Fatal(msg string, tags ...tag.Tag) {
+	if l.stopping.Load() {
+		fields := logrus.Fields{}
+		for _, t := range tags {
+			fields[t.Key()] = t.Value()
+		}
+		l.entry.WithFields(fields).Warn("Temporal server reported a fatal error while stopping: " + msg)
+		runtime.Goexit()
+	}
 	l.log(logrus.FatalLevel, msg, tags)
 	l.entry.Logger.Exit(1)
 }
