@@ -109,6 +109,9 @@ func (s *Server) importCRM(w http.ResponseWriter, r *http.Request) {
 	} else if s.Contracts != nil {
 		s.Contracts.Kick()
 	}
+	if s.Renewals != nil {
+		s.Renewals.Kick()
+	}
 	stream.send(ImportEvent{Type: "summary", Summary: summary, Started: started})
 }
 

@@ -82,6 +82,23 @@ func RecordRenewal(ctx context.Context, db bun.IDB, change RenewalChange) (bool,
 	return false, nil
 }
 
+// SetContractEndDate stores a contract's end date, or returns
+// ErrNotFound.
+func SetContractEndDate(ctx context.Context, db bun.IDB, contractNo string, endDate time.Time) error {
+	res, err := db.NewUpdate().Model((*Contract)(nil)).
+		Set("end_date = ?", dateOnly(endDate)).
+		Set("updated_at = ?", now()).
+		Where("contract_no = ?", contractNo).
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set end date of contract %s: %w", contractNo, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("set end date of contract %s: %w", contractNo, ErrNotFound)
+	}
+	return nil
+}
+
 // PendingRenewals returns contracts whose renewal is not planned yet,
 // oldest first.
 func (s *Store) PendingRenewals(ctx context.Context, limit int) ([]Contract, error) {
