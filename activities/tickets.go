@@ -13,7 +13,7 @@ import (
 // TicketRecord is a step of a ticket's workflow to store; see
 // store.TicketChange for which fields it changes.
 type TicketRecord struct {
-	TicketID     int64      `json:"ticket_id"`
+	TicketID     string     `json:"ticket_id"`
 	State        string     `json:"state,omitempty"`
 	RoutedTo     string     `json:"routed_to,omitempty"`
 	RulesVersion int        `json:"rules_version,omitempty"`
@@ -45,7 +45,7 @@ func (a *CustomerActivities) RecordTicket(ctx context.Context, in TicketRecord) 
 // FreezeRequest freezes a customer's next renewal approval because of an
 // overdue ticket.
 type FreezeRequest struct {
-	TicketID int64     `json:"ticket_id"`
+	TicketID string    `json:"ticket_id"`
 	Customer string    `json:"customer"`
 	Reason   string    `json:"reason"`
 	At       time.Time `json:"at"`
@@ -64,7 +64,7 @@ func (a *CustomerActivities) FreezeRenewalApproval(ctx context.Context, in Freez
 
 // LiftFreezeRequest lifts the freeze that a ticket set.
 type LiftFreezeRequest struct {
-	TicketID int64     `json:"ticket_id"`
+	TicketID string    `json:"ticket_id"`
 	By       string    `json:"by"`
 	Reason   string    `json:"reason"`
 	At       time.Time `json:"at"`

@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -33,13 +32,13 @@ const (
 )
 
 // TicketWorkflowID returns the ID of a ticket's workflow.
-func TicketWorkflowID(ticketID int64) string {
-	return "ticket-" + strconv.FormatInt(ticketID, 10)
+func TicketWorkflowID(ticketID string) string {
+	return "ticket-" + ticketID
 }
 
 // TicketInput starts the workflow of a stored ticket.
 type TicketInput struct {
-	TicketID int64  `json:"ticket_id"`
+	TicketID string `json:"ticket_id"`
 	Customer string `json:"customer"`
 	Title    string `json:"title"`
 	From     string `json:"from"`
@@ -65,7 +64,7 @@ type TicketReturn struct {
 // TicketStatus is the answer to QueryStatus and the result of the
 // workflow.
 type TicketStatus struct {
-	TicketID     int64      `json:"ticket_id"`
+	TicketID     string     `json:"ticket_id"`
 	Customer     string     `json:"customer"`
 	RulesVersion int        `json:"rules_version"`
 	State        string     `json:"state"`
@@ -118,8 +117,8 @@ type ticket struct {
 }
 
 func newTicket(ctx workflow.Context, in TicketInput) (*ticket, error) {
-	if in.TicketID <= 0 || in.Customer == "" {
-		return nil, fmt.Errorf("ticket input needs a ticket ID and a customer, got %d and %q", in.TicketID, in.Customer)
+	if in.TicketID == "" || in.Customer == "" {
+		return nil, fmt.Errorf("ticket input needs a ticket ID and a customer, got %q and %q", in.TicketID, in.Customer)
 	}
 	t := &ticket{
 		in:         in,
@@ -138,7 +137,7 @@ func newTicket(ctx workflow.Context, in TicketInput) (*ticket, error) {
 	return t, nil
 }
 
-func (t *ticket) subject() string { return "ticket:" + strconv.FormatInt(t.in.TicketID, 10) }
+func (t *ticket) subject() string { return "ticket:" + t.in.TicketID }
 
 func (t *ticket) run(ctx workflow.Context) (TicketStatus, error) {
 	if err := t.loadRules(ctx); err != nil {
@@ -153,7 +152,7 @@ func (t *ticket) run(ctx workflow.Context) (TicketStatus, error) {
 			Start: t.in.CreatedAt, Within: respond.Within, Hours: respond.Hours, RulesVersion: t.status.RulesVersion,
 		}).Get(lctx, &deadline)
 		if err != nil {
-			return t.status, fmt.Errorf("compute the response deadline of ticket %d: %w", t.in.TicketID, err)
+			return t.status, fmt.Errorf("compute the response deadline of ticket %s: %w", t.in.TicketID, err)
 		}
 		respondBy = deadline.Deadline
 		t.status.RespondBy = &respondBy
@@ -187,7 +186,7 @@ func (t *ticket) loadRules(ctx workflow.Context) error {
 	var version activities.RulesVersion
 	lctx := localRulesContext(ctx)
 	if err := workflow.ExecuteLocalActivity(lctx, t.rules.Rules, activities.RulesRequest{Version: t.in.RulesVersion}).Get(lctx, &version); err != nil {
-		return fmt.Errorf("read rules version %d for ticket %d: %w", t.in.RulesVersion, t.in.TicketID, err)
+		return fmt.Errorf("read rules version %d for ticket %s: %w", t.in.RulesVersion, t.in.TicketID, err)
 	}
 	t.doc = version.Document
 	t.status.RulesVersion = version.Version
@@ -238,7 +237,7 @@ func (t *ticket) escalate(ctx workflow.Context, moment time.Time) {
 	t.record(ctx, activities.TicketRecord{TicketID: t.in.TicketID, State: store.TicketEscalated, EscalatedAt: &now})
 
 	if t.doc.Tickets.FreezeRenewalApproval {
-		reason := fmt.Sprintf("ticket %d %q of %s unanswered since %s", t.in.TicketID, t.in.Title, t.in.Customer,
+		reason := fmt.Sprintf("ticket %s %q of %s unanswered since %s", t.in.TicketID, t.in.Title, t.in.Customer,
 			t.in.CreatedAt.UTC().Format(time.RFC3339))
 		actx := sideEffectContext(ctx)
 		err := workflow.ExecuteActivity(actx, t.acts.FreezeRenewalApproval, activities.FreezeRequest{
@@ -350,7 +349,7 @@ func (t *ticket) onAnswer(answer TicketAnswer) {
 
 func (t *ticket) params() map[string]string {
 	params := map[string]string{
-		"ticket_id": strconv.FormatInt(t.in.TicketID, 10),
+		"ticket_id": t.in.TicketID,
 		"customer":  t.in.Customer,
 		"title":     t.in.Title,
 		"from":      t.in.From,

@@ -10,7 +10,10 @@ import (
 	"github.com/ordo-project/ordo/internal/store"
 )
 
-const ticketWorkflowID = "ticket-42"
+const (
+	testTicketID     = "TK-00000000AB"
+	ticketWorkflowID = "ticket-" + testTicketID
+)
 
 // ticketCreated is when the test ticket was stored; its 48-hour response
 // deadline is ticketDeadline.
@@ -20,7 +23,7 @@ var (
 )
 
 func ticketInput() TicketInput {
-	return TicketInput{TicketID: 42, Customer: "Cancity", Title: "Export invoices to SAP", From: "Lin Fang", CreatedAt: ticketCreated}
+	return TicketInput{TicketID: testTicketID, Customer: "Cancity", Title: "Export invoices to SAP", From: "Lin Fang", CreatedAt: ticketCreated}
 }
 
 func (pt *processTest) runTicket(in TicketInput) TicketStatus {
@@ -62,7 +65,7 @@ func TestTicketAnsweredInTime(t *testing.T) {
 	if task.Assignee != "Wu Min" || task.AssigneeRole != rules.RoleProduct || task.Template != "ticket_new" {
 		t.Errorf("ticket task for %q as %q with template %q", task.Assignee, task.AssigneeRole, task.Template)
 	}
-	if task.Key != notificationKey(ticketWorkflowID, "ticket", ticketDeadline) || task.Subject != "ticket:42" {
+	if task.Key != notificationKey(ticketWorkflowID, "ticket", ticketDeadline) || task.Subject != "ticket:"+testTicketID {
 		t.Errorf("ticket task key %q subject %q", task.Key, task.Subject)
 	}
 	if task.Due == nil || !task.Due.Equal(ticketDeadline) {
@@ -88,7 +91,7 @@ func TestTicketAnsweredInTime(t *testing.T) {
 	if len(pt.lifts) != 0 {
 		t.Errorf("lifted %d freezes the ticket never set", len(pt.lifts))
 	}
-	if len(pt.closed) != 1 || pt.closed[0].Subject != "ticket:42" {
+	if len(pt.closed) != 1 || pt.closed[0].Subject != "ticket:"+testTicketID {
 		t.Errorf("closed tasks %+v", pt.closed)
 	}
 }
@@ -125,15 +128,15 @@ func TestTicketEscalatesAndFreezes(t *testing.T) {
 	if atEscalation.State != store.TicketEscalated || !atEscalation.Frozen {
 		t.Errorf("status after the deadline: state %q frozen %v", atEscalation.State, atEscalation.Frozen)
 	}
-	if len(pt.freezes) != 1 || pt.freezes[0].Customer != "Cancity" || pt.freezes[0].TicketID != 42 {
-		t.Fatalf("freezes %+v, expected one for Cancity by ticket 42", pt.freezes)
+	if len(pt.freezes) != 1 || pt.freezes[0].Customer != "Cancity" || pt.freezes[0].TicketID != testTicketID {
+		t.Fatalf("freezes %+v, expected one for Cancity by the ticket", pt.freezes)
 	}
 	if !pt.freezes[0].At.Equal(ticketDeadline) {
 		t.Errorf("frozen at %s, expected %s", pt.freezes[0].At, ticketDeadline)
 	}
 
 	// Answered after the escalation: the freeze lifts.
-	if len(pt.lifts) != 1 || pt.lifts[0].TicketID != 42 || pt.lifts[0].By != "Wu Min" {
+	if len(pt.lifts) != 1 || pt.lifts[0].TicketID != testTicketID || pt.lifts[0].By != "Wu Min" {
 		t.Errorf("lifts %+v, expected the ticket's freeze lifted by the answerer", pt.lifts)
 	}
 	if status.State != store.TicketAnswered || status.Frozen {
@@ -184,7 +187,7 @@ func TestTicketReturnedAfterEscalationLiftsOwnFreeze(t *testing.T) {
 	pt.signal(60*time.Hour, SignalTicketReturned, TicketReturn{By: "Wu Min", Reason: "duplicate of ticket 7"})
 	status := pt.runTicket(ticketInput())
 
-	if len(pt.freezes) != 1 || len(pt.lifts) != 1 || pt.lifts[0].TicketID != 42 {
+	if len(pt.freezes) != 1 || len(pt.lifts) != 1 || pt.lifts[0].TicketID != testTicketID {
 		t.Errorf("froze %+v and lifted %+v, expected the ticket to lift only its own freeze", pt.freezes, pt.lifts)
 	}
 	if status.State != store.TicketReturned {
@@ -198,8 +201,8 @@ func TestTicketReturnedAfterEscalationLiftsOwnFreeze(t *testing.T) {
 
 func TestTicketAnsweredThroughTask(t *testing.T) {
 	pt := newProcessTest(t, ticketWorkflowID)
-	pt.signal(time.Hour, SignalTaskCompleted, TaskCompletion{Kind: activities.TaskRenewal, Subject: "ticket:42", By: "someone"})
-	pt.signal(2*time.Hour, SignalTaskCompleted, TaskCompletion{Kind: activities.TaskTicket, Subject: "ticket:42", By: "Wu Min", Note: "shipped"})
+	pt.signal(time.Hour, SignalTaskCompleted, TaskCompletion{Kind: activities.TaskRenewal, Subject: "ticket:"+testTicketID, By: "someone"})
+	pt.signal(2*time.Hour, SignalTaskCompleted, TaskCompletion{Kind: activities.TaskTicket, Subject: "ticket:"+testTicketID, By: "Wu Min", Note: "shipped"})
 	status := pt.runTicket(ticketInput())
 
 	if status.State != store.TicketAnswered || status.ClosedBy != "Wu Min" {

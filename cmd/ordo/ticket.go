@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,7 +38,7 @@ func newTicketOpenCommand(flags *clientFlags) *cobra.Command {
 			if flags.json {
 				return printJSON(cmd.OutOrStdout(), view)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Opened ticket %d for %s (workflow %s, %s).\n",
+			fmt.Fprintf(cmd.OutOrStdout(), "Opened ticket %s for %s (workflow %s, %s).\n",
 				view.Ticket.ID, view.Ticket.Customer, view.WorkflowID, view.Status)
 			return nil
 		},
@@ -82,7 +82,7 @@ func newTicketListCommand(flags *clientFlags) *cobra.Command {
 			table := newTable(cmd.OutOrStdout())
 			fmt.Fprintln(table, "ID\tSTATE\tCUSTOMER\tTITLE\tROUTED TO\tCREATED\tRESPOND BY")
 			for _, t := range list.Tickets {
-				fmt.Fprintf(table, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.State, t.Customer, t.Title,
+				fmt.Fprintf(table, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.State, t.Customer, t.Title,
 					dash(t.RoutedTo), formatTime(&t.CreatedAt, loc), formatTime(t.RespondBy, loc))
 			}
 			return table.Flush()
@@ -104,7 +104,7 @@ func newTicketShowCommand(flags *clientFlags) *cobra.Command {
 				return err
 			}
 			var view api.TicketView
-			if err := flags.client().Get(cmd.Context(), "/api/v1/tickets/"+id, nil, &view); err != nil {
+			if err := flags.client().Get(cmd.Context(), "/api/v1/tickets/"+url.PathEscape(id), nil, &view); err != nil {
 				return err
 			}
 			if flags.json {
@@ -122,7 +122,7 @@ func newTicketShowCommand(flags *clientFlags) *cobra.Command {
 
 func printTicket(out io.Writer, view api.TicketView, loc *time.Location) {
 	t := view.Ticket
-	fmt.Fprintf(out, "Ticket:     %d %s\n", t.ID, t.Title)
+	fmt.Fprintf(out, "Ticket:     %s %s\n", t.ID, t.Title)
 	fmt.Fprintf(out, "Customer:   %s\n", t.Customer)
 	fmt.Fprintf(out, "From:       %s\n", t.From)
 	fmt.Fprintf(out, "State:      %s\n", t.State)
@@ -193,8 +193,8 @@ func postTicketAction(cmd *cobra.Command, flags *clientFlags, arg, action string
 	if err != nil {
 		return err
 	}
-	var answer map[string]any
-	if err := flags.client().Post(cmd.Context(), "/api/v1/tickets/"+id+"/"+action, request, &answer); err != nil {
+	var answer map[string]string
+	if err := flags.client().Post(cmd.Context(), "/api/v1/tickets/"+url.PathEscape(id)+"/"+action, request, &answer); err != nil {
 		return err
 	}
 	if flags.json {
@@ -204,10 +204,11 @@ func postTicketAction(cmd *cobra.Command, flags *clientFlags, arg, action string
 	return nil
 }
 
+// ticketID checks a ticket ID argument before it goes into a URL path.
 func ticketID(arg string) (string, error) {
-	id, err := strconv.ParseInt(arg, 10, 64)
-	if err != nil || id <= 0 {
-		return "", fmt.Errorf("ticket ID %q is not a positive number", arg)
+	id := strings.ToUpper(strings.TrimSpace(arg))
+	if !strings.HasPrefix(id, "TK-") || len(id) != len("TK-")+10 {
+		return "", fmt.Errorf("ticket ID %q is not TK- and ten hex digits, such as TK-3F9A0C71D2: see ordo ticket list", arg)
 	}
-	return strconv.FormatInt(id, 10), nil
+	return id, nil
 }

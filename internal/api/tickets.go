@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/ordo-project/ordo/internal/store"
+	"github.com/ordo-project/ordo/internal/tickets"
 	"github.com/ordo-project/ordo/workflows"
 )
 
@@ -108,7 +110,7 @@ func (s *Server) openTicket(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusCreated
 	view := TicketView{Ticket: ticket, Status: "started"}
 	if err := s.Tickets.Open(r.Context(), ticket); err != nil {
-		if ticket.ID == 0 {
+		if !errors.Is(err, tickets.ErrNotStarted) {
 			s.writeStoreError(w, err)
 			return
 		}
@@ -214,7 +216,7 @@ func (s *Server) signalTicket(w http.ResponseWriter, r *http.Request, signal str
 	}
 	switch ticket.State {
 	case store.TicketAnswered, store.TicketReturned:
-		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("ticket %d is %s already; nothing changed", ticket.ID, ticket.State))
+		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("ticket %s is %s already; nothing changed", ticket.ID, ticket.State))
 		return
 	}
 	workflowID := workflows.TicketWorkflowID(ticket.ID)
@@ -225,10 +227,10 @@ func (s *Server) signalTicket(w http.ResponseWriter, r *http.Request, signal str
 			if s.Tickets != nil {
 				s.Tickets.Kick()
 			}
-			writeError(w, http.StatusConflict, "not_started", fmt.Sprintf("the workflow of ticket %d has not started yet; retry in a few seconds", ticket.ID))
+			writeError(w, http.StatusConflict, "not_started", fmt.Sprintf("the workflow of ticket %s has not started yet; retry in a few seconds", ticket.ID))
 			return
 		}
-		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("ticket %d has no running workflow; it was closed already", ticket.ID))
+		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("ticket %s has no running workflow; it was closed already", ticket.ID))
 		return
 	}
 	if err != nil {
@@ -236,18 +238,22 @@ func (s *Server) signalTicket(w http.ResponseWriter, r *http.Request, signal str
 		writeError(w, http.StatusServiceUnavailable, "temporal_unavailable", "could not reach Temporal, retry later: "+err.Error())
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"ticket_id": ticket.ID, "workflow_id": workflowID, "signal": signal, "status": "accepted"})
+	writeJSON(w, http.StatusAccepted, map[string]string{"ticket_id": ticket.ID, "workflow_id": workflowID, "signal": signal, "status": "accepted"})
 }
+
+// ticketIDPattern matches ticket IDs as NewTicketID makes them, in either
+// case.
+var ticketIDPattern = regexp.MustCompile(`^(?i)TK-[0-9A-F]{10}$`)
 
 // ticketFromPath reads the ticket named by the path's {id}, answering 400
 // or 404 when there is none.
 func (s *Server) ticketFromPath(w http.ResponseWriter, r *http.Request) (*store.Ticket, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		writeError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("ticket id %q is not a positive number", r.PathValue("id")))
+	id := r.PathValue("id")
+	if !ticketIDPattern.MatchString(id) {
+		writeError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("ticket id %q is not TK- and ten hex digits, such as TK-3F9A0C71D2", id))
 		return nil, false
 	}
-	ticket, err := store.GetTicket(r.Context(), s.Store.DB, id)
+	ticket, err := store.GetTicket(r.Context(), s.Store.DB, strings.ToUpper(id))
 	if err != nil {
 		s.writeStoreError(w, err)
 		return nil, false

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,7 +108,7 @@ func TestRenewalApprovalFreezes(t *testing.T) {
 				Customer: ticket.Customer, Reason: reason, TicketID: ticket.ID, FrozenAt: at,
 			})
 			if err != nil {
-				t.Fatalf("freeze for ticket %d: %v", ticket.ID, err)
+				t.Fatalf("freeze for ticket %s: %v", ticket.ID, err)
 			}
 			return created
 		}
@@ -164,8 +165,8 @@ func TestTicketRecords(t *testing.T) {
 		if err := store.InsertTicket(ctx, s.DB, ticket); err != nil {
 			t.Fatalf("insert ticket: %v", err)
 		}
-		if ticket.ID == 0 || ticket.State != store.TicketOpen {
-			t.Fatalf("inserted ticket id %d state %q", ticket.ID, ticket.State)
+		if !strings.HasPrefix(ticket.ID, "TK-") || len(ticket.ID) != 13 || ticket.State != store.TicketOpen {
+			t.Fatalf("inserted ticket id %q state %q", ticket.ID, ticket.State)
 		}
 		unstarted, err := store.UnstartedTickets(ctx, s.DB, 10)
 		if err != nil || len(unstarted) != 1 {
@@ -208,10 +209,10 @@ func TestTicketRecords(t *testing.T) {
 			t.Errorf("customer no %q from %q", got.CustomerNo, got.From)
 		}
 
-		if err := store.UpdateTicket(ctx, s.DB, store.TicketChange{ID: 9999, State: store.TicketAnswered}); !errors.Is(err, store.ErrNotFound) {
+		if err := store.UpdateTicket(ctx, s.DB, store.TicketChange{ID: "TK-0000000000", State: store.TicketAnswered}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("update of a missing ticket: %v, expected ErrNotFound", err)
 		}
-		if _, err := store.GetTicket(ctx, s.DB, 9999); !errors.Is(err, store.ErrNotFound) {
+		if _, err := store.GetTicket(ctx, s.DB, "TK-0000000000"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("get of a missing ticket: %v, expected ErrNotFound", err)
 		}
 

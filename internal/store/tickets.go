@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,7 +30,8 @@ const (
 type Ticket struct {
 	bun.BaseModel `bun:"table:tickets"`
 
-	ID         int64  `bun:"id,pk,autoincrement" json:"id"`
+	// ID is "TK-" and ten random hex digits; see NewTicketID.
+	ID         string `bun:"id,pk" json:"id"`
 	Customer   string `bun:"customer" json:"customer"`
 	CustomerNo string `bun:"customer_no" json:"customer_no"`
 	Title      string `bun:"title" json:"title"`
@@ -54,8 +57,28 @@ type Ticket struct {
 	UpdatedAt         time.Time  `bun:"updated_at" json:"updated_at"`
 }
 
-// InsertTicket stores a new ticket in state open and sets its ID.
+// NewTicketID returns a random ticket ID such as TK-3F9A0C71D2. Ticket
+// workflow IDs derive from ticket IDs, so random IDs keep a ticket of a
+// recreated database from meeting an earlier ticket's workflow, which a
+// sequence starting at 1 again would.
+func NewTicketID() (string, error) {
+	raw := make([]byte, 5)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("generate ticket id: %w", err)
+	}
+	return "TK-" + strings.ToUpper(hex.EncodeToString(raw)), nil
+}
+
+// InsertTicket stores a new ticket in state open, giving it an ID when it
+// has none.
 func InsertTicket(ctx context.Context, db bun.IDB, ticket *Ticket) error {
+	if ticket.ID == "" {
+		id, err := NewTicketID()
+		if err != nil {
+			return err
+		}
+		ticket.ID = id
+	}
 	at := now()
 	if ticket.CreatedAt.IsZero() {
 		ticket.CreatedAt = at
@@ -68,21 +91,21 @@ func InsertTicket(ctx context.Context, db bun.IDB, ticket *Ticket) error {
 	if ticket.State == "" {
 		ticket.State = TicketOpen
 	}
-	if _, err := db.NewInsert().Model(ticket).Returning("id").Exec(ctx); err != nil {
+	if _, err := db.NewInsert().Model(ticket).Exec(ctx); err != nil {
 		return fmt.Errorf("insert ticket %q of customer %s: %w", ticket.Title, ticket.Customer, err)
 	}
 	return nil
 }
 
 // GetTicket returns the ticket or ErrNotFound.
-func GetTicket(ctx context.Context, db bun.IDB, id int64) (*Ticket, error) {
+func GetTicket(ctx context.Context, db bun.IDB, id string) (*Ticket, error) {
 	ticket := new(Ticket)
 	err := db.NewSelect().Model(ticket).Where("id = ?", id).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("ticket %d: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("ticket %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read ticket %d: %w", id, err)
+		return nil, fmt.Errorf("read ticket %s: %w", id, err)
 	}
 	return ticket, nil
 }
@@ -97,7 +120,7 @@ type TicketFilter struct {
 // ListTickets returns tickets, newest first.
 func ListTickets(ctx context.Context, db bun.IDB, filter TicketFilter) ([]Ticket, error) {
 	var tickets []Ticket
-	q := db.NewSelect().Model(&tickets).OrderExpr("id DESC")
+	q := db.NewSelect().Model(&tickets).OrderExpr("created_at DESC, id DESC")
 	if filter.State != "" {
 		q = q.Where("state = ?", filter.State)
 	}
@@ -118,7 +141,7 @@ func ListTickets(ctx context.Context, db bun.IDB, filter TicketFilter) ([]Ticket
 // oldest first.
 func UnstartedTickets(ctx context.Context, db bun.IDB, limit int) ([]Ticket, error) {
 	var tickets []Ticket
-	err := db.NewSelect().Model(&tickets).Where("workflow_started_at IS NULL").Order("id").Limit(int64(limit)).Scan(ctx)
+	err := db.NewSelect().Model(&tickets).Where("workflow_started_at IS NULL").Order("created_at", "id").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list tickets without a workflow: %w", err)
 	}
@@ -126,13 +149,13 @@ func UnstartedTickets(ctx context.Context, db bun.IDB, limit int) ([]Ticket, err
 }
 
 // MarkTicketStarted records that the ticket's workflow runs.
-func MarkTicketStarted(ctx context.Context, db bun.IDB, id int64, at time.Time) error {
+func MarkTicketStarted(ctx context.Context, db bun.IDB, id string, at time.Time) error {
 	_, err := db.NewUpdate().Model((*Ticket)(nil)).
 		Set("workflow_started_at = ?", at.UTC()).
 		Where("id = ? AND workflow_started_at IS NULL", id).
 		Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("mark workflow of ticket %d started: %w", id, err)
+		return fmt.Errorf("mark workflow of ticket %s started: %w", id, err)
 	}
 	return nil
 }
@@ -141,7 +164,7 @@ func MarkTicketStarted(ctx context.Context, db bun.IDB, id int64, at time.Time) 
 // nil times leave the stored values; a time already stored is kept, so a
 // retried activity does not move it.
 type TicketChange struct {
-	ID           int64
+	ID           string
 	State        string
 	RoutedTo     string
 	RulesVersion int
@@ -183,10 +206,10 @@ func UpdateTicket(ctx context.Context, db bun.IDB, change TicketChange) error {
 	setTime("escalated_at", change.EscalatedAt)
 	res, err := q.Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("update ticket %d: %w", change.ID, err)
+		return fmt.Errorf("update ticket %s: %w", change.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("update ticket %d: %w", change.ID, ErrNotFound)
+		return fmt.Errorf("update ticket %s: %w", change.ID, ErrNotFound)
 	}
 	return nil
 }
@@ -226,7 +249,7 @@ type CustomerFreeze struct {
 	Customer   string     `bun:"customer" json:"customer"`
 	CustomerNo string     `bun:"customer_no" json:"customer_no"`
 	Reason     string     `bun:"reason" json:"reason"`
-	TicketID   int64      `bun:"ticket_id" json:"ticket_id"`
+	TicketID   string     `bun:"ticket_id" json:"ticket_id"`
 	FrozenAt   time.Time  `bun:"frozen_at" json:"frozen_at"`
 	LiftedAt   *time.Time `bun:"lifted_at" json:"lifted_at,omitempty"`
 	LiftedBy   string     `bun:"lifted_by" json:"lifted_by,omitempty"`
@@ -245,7 +268,7 @@ func FreezeRenewalApproval(ctx context.Context, db bun.IDB, freeze *CustomerFree
 	freeze.FrozenAt = freeze.FrozenAt.UTC()
 	res, err := db.NewInsert().Model(freeze).On("CONFLICT (ticket_id) DO NOTHING").Exec(ctx)
 	if err != nil {
-		return false, fmt.Errorf("freeze renewal approval of %s for ticket %d: %w", freeze.Customer, freeze.TicketID, err)
+		return false, fmt.Errorf("freeze renewal approval of %s for ticket %s: %w", freeze.Customer, freeze.TicketID, err)
 	}
 	n, _ := res.RowsAffected()
 	return n > 0, nil
@@ -254,7 +277,7 @@ func FreezeRenewalApproval(ctx context.Context, db bun.IDB, freeze *CustomerFree
 // LiftTicketFreeze lifts the freeze that ticketID set, if it is still in
 // force, and returns whether it lifted one. Freezes of other tickets of
 // the same customer stay.
-func LiftTicketFreeze(ctx context.Context, db bun.IDB, ticketID int64, by, reason string, at time.Time) (bool, error) {
+func LiftTicketFreeze(ctx context.Context, db bun.IDB, ticketID string, by, reason string, at time.Time) (bool, error) {
 	res, err := db.NewUpdate().Model((*CustomerFreeze)(nil)).
 		Set("lifted_at = ?", at.UTC()).
 		Set("lifted_by = ?", by).
@@ -262,7 +285,7 @@ func LiftTicketFreeze(ctx context.Context, db bun.IDB, ticketID int64, by, reaso
 		Where("ticket_id = ? AND lifted_at IS NULL", ticketID).
 		Exec(ctx)
 	if err != nil {
-		return false, fmt.Errorf("lift the freeze of ticket %d: %w", ticketID, err)
+		return false, fmt.Errorf("lift the freeze of ticket %s: %w", ticketID, err)
 	}
 	n, _ := res.RowsAffected()
 	return n > 0, nil

@@ -24,6 +24,10 @@ import (
 // keyTicketID is the log field of a ticket's ID.
 const keyTicketID = "ticket_id"
 
+// ErrNotStarted means a ticket was stored but its workflow did not start;
+// the Starter's loop starts it later.
+var ErrNotStarted = errors.New("ticket stored, workflow not started yet")
+
 // Starter opens tickets and starts the workflows of stored ones.
 type Starter struct {
 	Store     *store.Store
@@ -68,15 +72,15 @@ func (s *Starter) Run(ctx context.Context, interval time.Duration) {
 }
 
 // Open stores a new ticket and starts its workflow. When the start fails
-// the ticket stays stored and the loop starts it later; Open then returns
-// the stored ticket with the start error.
+// the ticket stays stored, the loop starts it later, and the error wraps
+// ErrNotStarted.
 func (s *Starter) Open(ctx context.Context, ticket *store.Ticket) error {
 	if err := store.InsertTicket(ctx, s.Store.DB, ticket); err != nil {
 		return err
 	}
 	if err := s.Start(ctx, ticket); err != nil {
 		s.Kick()
-		return err
+		return fmt.Errorf("%w: %w", ErrNotStarted, err)
 	}
 	return nil
 }
@@ -116,7 +120,7 @@ func (s *Starter) Start(ctx context.Context, ticket *store.Ticket) error {
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &already) {
 		s.Logger.WithFields(logrus.Fields{keyTicketID: ticket.ID, logging.KeyError: err}).Warn("starting ticket workflow failed")
-		return fmt.Errorf("start the workflow of ticket %d: %w", ticket.ID, err)
+		return fmt.Errorf("start the workflow of ticket %s: %w", ticket.ID, err)
 	}
 	at := time.Now()
 	ticket.WorkflowStartedAt = &at

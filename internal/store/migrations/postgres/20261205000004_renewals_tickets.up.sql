@@ -31,8 +31,11 @@ CREATE TABLE customer_tags (
 --bun:split
 CREATE INDEX customer_tags_open ON customer_tags (customer_no) WHERE cleared_at IS NULL;
 --bun:split
+-- Ticket ids are random (TK- and ten hex digits), not a sequence, because
+-- a ticket's workflow id derives from its id and must not meet the
+-- workflow of an earlier ticket after the database was recreated.
 CREATE TABLE tickets (
-    id                  BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id                  TEXT PRIMARY KEY,
     customer            TEXT NOT NULL,
     customer_no         TEXT NOT NULL,
     title               TEXT NOT NULL,
@@ -54,18 +57,18 @@ CREATE TABLE tickets (
     updated_at          TIMESTAMPTZ NOT NULL
 );
 --bun:split
-CREATE INDEX tickets_state ON tickets (state);
+CREATE INDEX tickets_state ON tickets (state, created_at);
 --bun:split
 CREATE INDEX tickets_customer ON tickets (customer_no);
 --bun:split
-CREATE INDEX tickets_unstarted ON tickets (id) WHERE workflow_started_at IS NULL;
+CREATE INDEX tickets_unstarted ON tickets (created_at) WHERE workflow_started_at IS NULL;
 --bun:split
 CREATE TABLE customer_freezes (
     id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     customer    TEXT NOT NULL,
     customer_no TEXT NOT NULL,
     reason      TEXT NOT NULL,
-    ticket_id   BIGINT NOT NULL UNIQUE REFERENCES tickets (id),
+    ticket_id   TEXT NOT NULL UNIQUE REFERENCES tickets (id),
     frozen_at   TIMESTAMPTZ NOT NULL,
     lifted_at   TIMESTAMPTZ,
     lifted_by   TEXT NOT NULL DEFAULT '',
