@@ -61,8 +61,8 @@ func ComputeRenewalSchedule(endDate time.Time, notice rules.Duration, cal rules.
 	}, nil
 }
 
-// RenewalScheduleRequest asks for the schedule of a contract's renewal
-// under a rules version's notice period and calendar.
+// RenewalScheduleRequest names a contract's end date and the notice period
+// and calendar of a rules version.
 type RenewalScheduleRequest struct {
 	ContractNo   string         `json:"contract_no"`
 	EndDate      time.Time      `json:"end_date"`

@@ -35,9 +35,10 @@ func localRulesContext(ctx workflow.Context) workflow.Context {
 }
 
 // sideEffectContext returns the options of the store writes and
-// notifications. They are retried for about an hour and a half; a step
-// that still fails is logged and noted in the workflow's status, and the
-// workflow goes on, so one unreachable channel does not stop a renewal.
+// notifications. They are retried with backoff for about 85 minutes (25
+// attempts, at most 5 minutes apart). A step that still fails is logged
+// and noted in the workflow's status, and the workflow goes on, so one
+// unreachable channel does not stop a renewal.
 func sideEffectContext(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,

@@ -29,7 +29,7 @@ const maxRenewalNotes = 50
 // It fixes its rules version when it starts. At the reminder moment
 // (renewals.notice_before before the start of the end date's working day)
 // it opens a task for the customer success manager, sends the customer's
-// contact an SMS and tags the customer red. If nobody acts within
+// contact an SMS and tags the customer red. Without an action within
 // renewals.act_within, it opens one escalation task for the role in
 // renewals.escalate_to. There is no second level: the escalated reminder
 // waits for action, renewal, cancellation or a new end date until the
@@ -266,7 +266,7 @@ func (r *renewal) receiveTaskCompleted(ctx workflow.Context, ch workflow.Receive
 }
 
 // onActed keeps an action on a reminder that was sent and not acted on
-// yet; an action before the reminder or a second one is only noted.
+// yet. An action before the reminder, or a second one, is only noted.
 func (r *renewal) onActed(ctx workflow.Context, acted RenewalActed) {
 	switch r.status.State {
 	case store.RenewalReminded, store.RenewalEscalated:
@@ -299,8 +299,8 @@ func (r *renewal) receiveCancelled(ctx workflow.Context, ch workflow.ReceiveChan
 
 // applyEndDateChange moves the reminder to the new end date. Before the
 // reminder fired, the new moment replaces the old one. After it fired, a
-// new end date whose reminder moment is still ahead re-arms the reminder;
-// otherwise the reminder stands and only the expiry moves.
+// new end date whose reminder moment is still ahead re-arms the reminder.
+// Otherwise the reminder that fired is kept and only the expiry moves.
 func (r *renewal) applyEndDateChange(ctx workflow.Context) error {
 	change := *r.endDateChange
 	r.endDateChange = nil
@@ -382,8 +382,9 @@ func (r *renewal) remind(ctx workflow.Context) error {
 }
 
 // escalate opens the escalation task one level up and marks the renewal
-// escalated. Nobody to escalate to is noted, and the renewal is escalated
-// all the same, so it is not escalated again.
+// escalated. When no person holds the escalation role, that is noted and
+// the renewal is marked escalated all the same, so it is not escalated
+// again.
 func (r *renewal) escalate(ctx workflow.Context) {
 	now := workflow.Now(ctx)
 	r.status.State = store.RenewalEscalated
@@ -602,9 +603,9 @@ func (r *renewal) recordWith(ctx workflow.Context, record activities.RenewalReco
 
 // failed logs a step that failed after its retries and notes it in the
 // status, where the API and CLI show it.
-func (r *renewal) failed(ctx workflow.Context, what string, err error) {
-	r.logger.Error("Renewal step failed", "ContractNo", r.in.ContractNo, "Step", what, "Error", err)
-	r.note(ctx, "failed to "+what+": "+err.Error())
+func (r *renewal) failed(ctx workflow.Context, step string, err error) {
+	r.logger.Error("Renewal step failed", "ContractNo", r.in.ContractNo, "Step", step, "Error", err)
+	r.note(ctx, "failed to "+step+": "+err.Error())
 }
 
 func (r *renewal) note(ctx workflow.Context, text string) {

@@ -492,9 +492,9 @@ func TestRenewalEndDateMovedAfterReminder(t *testing.T) {
 
 func TestRenewalEndDateMovedSlightlyAfterReminder(t *testing.T) {
 	pt := newProcessTest(t, renewalID)
-	// Six days after the reminder the end date moves three days later:
-	// the new reminder moment has passed already, so the reminder stands
-	// and only the expiry moves.
+	// Six days after the reminder the end date moves three days later.
+	// The new reminder moment has passed already, so the reminder that
+	// fired is kept and only the expiry moves.
 	later := time.Date(2027, 7, 3, 0, 0, 0, 0, time.UTC)
 	pt.signalAt(renewalRemindAt.Add(6*24*time.Hour), SignalEndDateChanged, EndDateChange{EndDate: later, By: "Lin Fang"})
 	status := pt.runRenewal(renewalInput())

@@ -7,8 +7,8 @@ import (
 // RenewalName is the registered workflow type name of Renewal.
 const RenewalName = "Renewal"
 
-// Signal names of the renewal workflow. It answers QueryStatus with a
-// RenewalStatus and also takes SignalTaskCompleted.
+// Signal names of the renewal workflow. Its QueryStatus returns a
+// RenewalStatus, and it also takes SignalTaskCompleted.
 const (
 	// SignalEndDateChanged carries an EndDateChange.
 	SignalEndDateChanged = "end-date-changed"
@@ -72,7 +72,7 @@ type ContractCancelled struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// RenewalStatus is the answer to QueryStatus and the result of a run.
+// RenewalStatus is the result of QueryStatus and of a run.
 type RenewalStatus struct {
 	ContractNo   string `json:"contract_no"`
 	Customer     string `json:"customer"`

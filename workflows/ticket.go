@@ -15,9 +15,9 @@ import (
 // TicketName is the registered workflow type name of Ticket.
 const TicketName = "Ticket"
 
-// Signal names of the ticket workflow. It answers QueryStatus with a
-// TicketStatus and also takes SignalTaskCompleted: completing the ticket
-// task answers the ticket with the task's note.
+// Signal names of the ticket workflow. Its QueryStatus returns a
+// TicketStatus, and it also takes SignalTaskCompleted, so completing the
+// ticket task records the task's note as the ticket's answer.
 const (
 	// SignalTicketAnswered carries a TicketAnswer.
 	SignalTicketAnswered = "ticket-answered"
@@ -49,7 +49,7 @@ type TicketInput struct {
 	RulesVersion int `json:"rules_version"`
 }
 
-// TicketAnswer answers a ticket.
+// TicketAnswer is the routed department's reply to a ticket.
 type TicketAnswer struct {
 	By     string `json:"by"`
 	Answer string `json:"answer"`
@@ -61,8 +61,7 @@ type TicketReturn struct {
 	Reason string `json:"reason"`
 }
 
-// TicketStatus is the answer to QueryStatus and the result of the
-// workflow.
+// TicketStatus is the result of QueryStatus and of the workflow.
 type TicketStatus struct {
 	TicketID     string     `json:"ticket_id"`
 	Customer     string     `json:"customer"`
@@ -86,8 +85,8 @@ type TicketStatus struct {
 // marks the ticket escalated and, if tickets.freeze_renewal_approval is
 // set, freezes the customer's next renewal approval. It then waits for an
 // answer without a further level. An answer lifts the ticket's own freeze
-// and ends the workflow; so does returning the ticket to its sender, which
-// the blocking rate counts as blocked.
+// and ends the workflow. Returning the ticket to its sender does the same,
+// and the blocking rate counts it as blocked.
 func Ticket(ctx workflow.Context, in TicketInput) (TicketStatus, error) {
 	t, err := newTicket(ctx, in)
 	if err != nil {
@@ -374,9 +373,9 @@ func (t *ticket) record(ctx workflow.Context, record activities.TicketRecord) {
 	}
 }
 
-func (t *ticket) failed(what string, err error) {
-	t.logger.Error("Ticket step failed", "TicketID", t.in.TicketID, "Step", what, "Error", err)
-	t.note("failed to " + what + ": " + err.Error())
+func (t *ticket) failed(step string, err error) {
+	t.logger.Error("Ticket step failed", "TicketID", t.in.TicketID, "Step", step, "Error", err)
+	t.note("failed to " + step + ": " + err.Error())
 }
 
 func (t *ticket) note(text string) {

@@ -201,8 +201,8 @@ func TestTicketReturnedAfterEscalationLiftsOwnFreeze(t *testing.T) {
 
 func TestTicketAnsweredThroughTask(t *testing.T) {
 	pt := newProcessTest(t, ticketWorkflowID)
-	pt.signal(time.Hour, SignalTaskCompleted, TaskCompletion{Kind: activities.TaskRenewal, Subject: "ticket:"+testTicketID, By: "someone"})
-	pt.signal(2*time.Hour, SignalTaskCompleted, TaskCompletion{Kind: activities.TaskTicket, Subject: "ticket:"+testTicketID, By: "Wu Min", Note: "shipped"})
+	pt.signal(time.Hour, SignalTaskCompleted, TaskCompletion{Kind: activities.TaskRenewal, Subject: "ticket:" + testTicketID, By: "someone"})
+	pt.signal(2*time.Hour, SignalTaskCompleted, TaskCompletion{Kind: activities.TaskTicket, Subject: "ticket:" + testTicketID, By: "Wu Min", Note: "shipped"})
 	status := pt.runTicket(ticketInput())
 
 	if status.State != store.TicketAnswered || status.ClosedBy != "Wu Min" {

@@ -55,6 +55,7 @@ func printRenewal(out io.Writer, view api.RenewalView, loc *time.Location) {
 	fmt.Fprintf(out, "End date:   %s\n", endDate)
 	fmt.Fprintf(out, "Renewal:    %s\n", view.State)
 	fmt.Fprintf(out, "Reminder:   %s\n", formatTime(view.RemindAt, loc))
+
 	for _, tag := range view.Tags {
 		status := "open"
 		if tag.ClearedAt != nil {
@@ -63,8 +64,9 @@ func printRenewal(out io.Writer, view api.RenewalView, loc *time.Location) {
 		fmt.Fprintf(out, "Tag:        %s %s since %s (%s)\n", tag.Color, tag.Tag, formatTime(&tag.TaggedAt, loc), status)
 	}
 	if view.LiveError != "" {
-		fmt.Fprintf(out, "Workflow:   %s not answering: %s\n", view.WorkflowID, view.LiveError)
+		fmt.Fprintf(out, "Workflow:   %s did not respond to the status query: %s\n", view.WorkflowID, view.LiveError)
 	}
+
 	live := view.Live
 	if live == nil {
 		return
@@ -155,7 +157,7 @@ func newRenewalActCommand(flags *clientFlags) *cobra.Command {
 }
 
 // postRenewal sends a renewal action and, under --json, prints the
-// answer.
+// response.
 func postRenewal(cmd *cobra.Command, flags *clientFlags, contractNo string, request api.RenewalRequest) (map[string]string, error) {
 	var answer map[string]string
 	if err := flags.client().Post(cmd.Context(), "/api/v1/contracts/"+url.PathEscape(contractNo)+"/renewal", request, &answer); err != nil {

@@ -149,7 +149,7 @@ func printTicket(out io.Writer, view api.TicketView, loc *time.Location) {
 		fmt.Fprintf(out, "\n%s\n", t.Body)
 	}
 	if view.LiveError != "" {
-		fmt.Fprintf(out, "\nWorkflow %s not answering: %s\n", view.WorkflowID, view.LiveError)
+		fmt.Fprintf(out, "\nWorkflow %s did not respond to the status query: %s\n", view.WorkflowID, view.LiveError)
 	}
 	if view.Live != nil {
 		for _, note := range view.Live.Notes {

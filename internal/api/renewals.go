@@ -39,8 +39,8 @@ type RenewalRequest struct {
 	By         string `json:"by"`
 }
 
-// RenewalView is a contract's renewal as stored and, while its workflow
-// answers, as the workflow sees it.
+// RenewalView is a contract's renewal as stored and, when its workflow
+// responds to the status query, as the workflow sees it.
 type RenewalView struct {
 	ContractNo string     `json:"contract_no"`
 	Customer   string     `json:"customer"`
@@ -167,8 +167,9 @@ func (s *Server) renewalAction(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// parseDateField reads a YYYY-MM-DD field, answering 400 when it is
-// invalid or, with required, empty. An empty optional field gives nil.
+// parseDateField reads a YYYY-MM-DD field. It writes a 400 response and
+// returns false when the field is invalid, or empty and required. An
+// empty optional field gives nil.
 func parseDateField(w http.ResponseWriter, field, value string, required bool) (*time.Time, bool) {
 	value = strings.TrimSpace(value)
 	if value == "" {
@@ -186,7 +187,8 @@ func parseDateField(w http.ResponseWriter, field, value string, required bool) (
 	return &date, true
 }
 
-// writeRenewalError maps the errors of package renewals onto answers.
+// writeRenewalError maps the errors of package renewals onto HTTP
+// responses.
 func (s *Server) writeRenewalError(w http.ResponseWriter, contractNo string, err error) {
 	var dateErr *renewals.DateError
 	switch {

@@ -47,8 +47,8 @@ type TicketReturnRequest struct {
 	By     string `json:"by"`
 }
 
-// TicketView is a ticket as stored and, while its workflow answers, as
-// the workflow sees it.
+// TicketView is a ticket as stored and, when its workflow responds to the
+// status query, as the workflow sees it.
 type TicketView struct {
 	Ticket     *store.Ticket `json:"ticket"`
 	WorkflowID string        `json:"workflow_id"`
@@ -56,8 +56,8 @@ type TicketView struct {
 	Freeze    *store.CustomerFreeze   `json:"freeze,omitempty"`
 	Live      *workflows.TicketStatus `json:"live,omitempty"`
 	LiveError string                  `json:"live_error,omitempty"`
-	// Status says whether the workflow started: "started", or "recorded"
-	// when it starts within seconds.
+	// Status is "started" when the workflow started, or "recorded" when the
+	// ticket is stored and the starter's loop starts it within seconds.
 	Status string `json:"status,omitempty"`
 }
 
@@ -96,6 +96,7 @@ func (s *Server) openTicket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_argument", "from is required: name the person who raises the ticket")
 		return
 	}
+
 	account, err := store.FindAccount(r.Context(), s.Store.DB, req.Customer)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusUnprocessableEntity, "unknown_customer", fmt.Sprintf(
@@ -106,6 +107,7 @@ func (s *Server) openTicket(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, err)
 		return
 	}
+
 	ticket := &store.Ticket{Customer: account.Name, CustomerNo: account.CustomerNo, Title: title, Body: body, From: from}
 	status := http.StatusCreated
 	view := TicketView{Ticket: ticket, Status: "started"}
@@ -245,8 +247,8 @@ func (s *Server) signalTicket(w http.ResponseWriter, r *http.Request, signal str
 // case.
 var ticketIDPattern = regexp.MustCompile(`^(?i)TK-[0-9A-F]{10}$`)
 
-// ticketFromPath reads the ticket named by the path's {id}, answering 400
-// or 404 when there is none.
+// ticketFromPath reads the ticket named by the path's {id}. It writes a
+// 400 or 404 response and returns false when there is none.
 func (s *Server) ticketFromPath(w http.ResponseWriter, r *http.Request) (*store.Ticket, bool) {
 	id := r.PathValue("id")
 	if !ticketIDPattern.MatchString(id) {

@@ -34,8 +34,8 @@ type Deal struct {
 	Amount   decimal.Decimal
 	Currency string
 	SignedOn time.Time
-	// EndDate is the last day of the contract term, when the sender knows
-	// it; nil leaves it to the renewal planner.
+	// EndDate is the last day of the contract term, if the sender gives
+	// one. Nil leaves it to the renewal planner.
 	EndDate *time.Time
 	Source  string
 }

@@ -3,12 +3,18 @@
 //
 // A contract is recorded with renewal state pending, by the CRM import or
 // the contract-signed event. The planner takes its end date, or else its
-// signing date plus the rules' default term, and then records it as
-// expired (the end date passed before ordo knew the contract, as for the
-// CRM export's 2017 contracts: no workflow, no reminder), none (no end
-// date and no default term), cancelled, or starts its workflow and records
-// it as scheduled. A pass that fails leaves the contract pending, so the
-// next pass of the loop picks it up.
+// signing date plus the rules' default term, and records one of four
+// outcomes:
+//
+//   - expired: the end date passed before ordo knew the contract, as for
+//     the CRM export's 2017 contracts. No workflow starts and no reminder
+//     is sent.
+//   - none: no end date and no default term.
+//   - cancelled: the contract was cancelled.
+//   - scheduled: the planner started the contract's renewal workflow.
+//
+// A pass that fails leaves the contract pending, so the next pass of the
+// loop picks it up.
 package renewals
 
 import (
@@ -30,7 +36,7 @@ import (
 	"github.com/ordo-project/ordo/workflows"
 )
 
-// Errors that callers turn into answers for people.
+// Errors that the API turns into client errors.
 var (
 	// ErrContractCancelled means the contract was cancelled, so it has no
 	// renewal to change.
@@ -81,7 +87,7 @@ func (s *Starter) now() time.Time {
 	return time.Now()
 }
 
-// Kick asks the running loop to plan pending renewals now.
+// Kick wakes the running loop to plan pending renewals now.
 func (s *Starter) Kick() {
 	s.init()
 	select {
@@ -108,7 +114,7 @@ func (s *Starter) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Decision is what the planner does with one pending contract.
+// Decision is the planner's outcome for one pending contract.
 type Decision struct {
 	// State is RenewalScheduled (start a workflow), RenewalExpired,
 	// RenewalNone or RenewalCancelled.
@@ -279,6 +285,7 @@ func (s *Starter) SetEndDate(ctx context.Context, contractNo string, endDate tim
 	if err != nil {
 		return nil, err
 	}
+
 	if schedule.EndDate.Before(contract.SignedOn) {
 		return nil, &DateError{Field: "end_date", Message: fmt.Sprintf("%s is before the signing date %s",
 			schedule.EndDate.Format(time.DateOnly), contract.SignedOn.Format(time.DateOnly))}
@@ -296,6 +303,7 @@ func (s *Starter) SetEndDate(ctx context.Context, contractNo string, endDate tim
 	if err != nil {
 		return nil, err
 	}
+
 	signal := workflows.EndDateChange{EndDate: schedule.EndDate, By: by}
 	if err := s.signalWithStart(ctx, contract, workflows.SignalEndDateChanged, signal, schedule.EndDate, version.Version); err != nil {
 		return nil, err
@@ -304,7 +312,7 @@ func (s *Starter) SetEndDate(ctx context.Context, contractNo string, endDate tim
 	return contract, nil
 }
 
-// Act tells the running renewal workflow that someone acted on its
+// Act signals the running renewal workflow that someone acted on its
 // reminder.
 func (s *Starter) Act(ctx context.Context, contractNo, by, note string) error {
 	if _, err := s.renewable(ctx, contractNo); err != nil {

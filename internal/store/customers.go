@@ -42,8 +42,8 @@ type CustomerTag struct {
 }
 
 // TagCustomer sets a tag on a customer. Setting an open tag again changes
-// only its colour and note, so a retried activity leaves one row; setting
-// a cleared one opens it again with a new tagged_at.
+// only its colour and note, so a retried activity leaves one row. Setting
+// a cleared tag opens it again with a new tagged_at.
 func TagCustomer(ctx context.Context, db bun.IDB, tag *CustomerTag) error {
 	if tag.CustomerNo == "" {
 		tag.CustomerNo = numbering.CustomerNo(tag.Customer)

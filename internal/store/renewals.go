@@ -8,9 +8,9 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// Renewal states of a contract. A contract is recorded pending; the
-// renewal planner moves it to none, expired or scheduled, and the renewal
-// workflow moves a scheduled one on from there.
+// Renewal states of a contract. A contract is recorded pending. The
+// renewal planner moves it to none, expired, cancelled or scheduled, and
+// the renewal workflow moves a scheduled one on from there.
 const (
 	// RenewalPending: recorded, not yet planned.
 	RenewalPending = "pending"
@@ -23,11 +23,12 @@ const (
 	RenewalExpired = "expired"
 	// RenewalScheduled: a workflow waits for the reminder moment.
 	RenewalScheduled = "scheduled"
-	// RenewalReminded: the reminder fired and nobody has acted yet.
+	// RenewalReminded: the reminder fired and no action is reported yet.
 	RenewalReminded = "reminded"
 	// RenewalActed: someone acted on the reminder.
 	RenewalActed = "acted"
-	// RenewalEscalated: nobody acted in time and the reminder escalated.
+	// RenewalEscalated: no action came within the act-within deadline,
+	// so the reminder escalated.
 	RenewalEscalated = "escalated"
 	// RenewalRenewed: the contract was renewed. A renewal with a new end
 	// date goes on to RenewalScheduled for the next term.

@@ -15,8 +15,8 @@ import (
 	"github.com/ordo-project/ordo/internal/numbering"
 )
 
-// Ticket states. A ticket is open until the routed department answers it
-// or returns it to the sender; it is escalated while overdue. The time of
+// Ticket states. A ticket is open until the routed department replies to
+// it or returns it to the sender, and escalated while overdue. The time of
 // each step is kept, so an escalated ticket that was answered later still
 // counts as having timed out.
 const (
@@ -181,6 +181,7 @@ type TicketChange struct {
 // UpdateTicket applies a change to a ticket, or returns ErrNotFound.
 func UpdateTicket(ctx context.Context, db bun.IDB, change TicketChange) error {
 	q := db.NewUpdate().Model((*Ticket)(nil)).Set("updated_at = ?", now()).Where("id = ?", change.ID)
+
 	setText := func(column, value string) {
 		if value != "" {
 			q = q.Set("? = ?", bun.Ident(column), value)
@@ -204,6 +205,7 @@ func UpdateTicket(ctx context.Context, db bun.IDB, change TicketChange) error {
 	setTime("answered_at", change.AnsweredAt)
 	setTime("returned_at", change.ReturnedAt)
 	setTime("escalated_at", change.EscalatedAt)
+
 	res, err := q.Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("update ticket %s: %w", change.ID, err)
@@ -220,7 +222,7 @@ type TicketCounts struct {
 	// Routed counts tickets created in the period.
 	Routed int `json:"routed"`
 	// Blocked counts those of them that were returned to the sender or
-	// escalated because nobody answered in time.
+	// escalated because no answer came in time.
 	Blocked int `json:"blocked"`
 }
 
@@ -240,8 +242,9 @@ func CountTickets(ctx context.Context, db bun.IDB, from, to time.Time) (TicketCo
 }
 
 // CustomerFreeze holds a customer's next renewal approval while one of
-// their tickets is overdue and unanswered. Each ticket freezes at most
-// once and lifts only its own freeze.
+// their tickets is overdue and unanswered. The unique ticket_id column
+// allows one freeze per ticket, and LiftTicketFreeze lifts only the
+// freeze of the ticket it names.
 type CustomerFreeze struct {
 	bun.BaseModel `bun:"table:customer_freezes"`
 

@@ -44,7 +44,7 @@ func (s *Starter) init() {
 	s.once.Do(func() { s.kick = make(chan struct{}, 1) })
 }
 
-// Kick asks the running loop to start unstarted tickets now.
+// Kick wakes the running loop to start unstarted tickets now.
 func (s *Starter) Kick() {
 	s.init()
 	select {
