@@ -302,3 +302,29 @@ func TestRenewalEndsWithCancellation(t *testing.T) {
 	ts.postJSON("/api/v1/contracts/"+expired+"/end-date", EndDateRequest{EndDate: "2027-08-31"}).
 		expectError(t, http.StatusConflict, "conflict", "cancelled")
 }
+
+// TestImportPlansExpiredRenewals imports the sample export, whose
+// contracts all ended in 2018 under a one-year default term. They must be
+// recorded as expired, with no renewal workflow and no reminder.
+func TestImportPlansExpiredRenewals(t *testing.T) {
+	parts := readSampleExport(t)
+	ts := newTestServer(t, "sqlite", func(s *Server) {
+		withProcesses(s)
+		s.Contracts = &countingStarter{store: s.Store}
+	})
+	final := finalSummary(t, importEvents(t, postUpload(t, ts, parts)))
+	if final.Summary.Contracts.Created != sampleWonDeals {
+		t.Fatalf("created %d contracts, expected %d", final.Summary.Contracts.Created, sampleWonDeals)
+	}
+	want := []store.StateCount{{State: store.RenewalExpired, Count: sampleWonDeals}}
+	if len(final.Renewals) != 1 || final.Renewals[0] != want[0] {
+		t.Errorf("renewal states %+v, expected %+v", final.Renewals, want)
+	}
+	contracts, err := ts.store.ListContracts(context.Background(), store.ContractFilter{Limit: 1})
+	if err != nil || len(contracts) != 1 {
+		t.Fatalf("list contracts: %v", err)
+	}
+	if status := workflowStatus(t, workflows.RenewalWorkflowID(contracts[0].ContractNo)); status != enums.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED {
+		t.Errorf("renewal workflow of an expired imported contract is %s, expected none", status)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"github.com/uptrace/bun"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -97,13 +98,25 @@ func (s *Starter) Kick() {
 }
 
 // Run plans pending renewals every interval and on Kick, until ctx ends.
+// A failing pass is logged as a warning when its error changes and at
+// debug level while it repeats, so an unreadable rules store does not
+// flood the log every interval.
 func (s *Starter) Run(ctx context.Context, interval time.Duration) {
 	s.init()
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
+	lastErr := ""
 	for {
-		if _, err := s.PlanPending(ctx); err != nil && ctx.Err() == nil {
-			s.Logger.WithError(err).Warn("planning pending contract renewals failed; retrying")
+		err := s.safePass(ctx)
+		switch {
+		case err == nil:
+			lastErr = ""
+		case ctx.Err() != nil:
+		case err.Error() != lastErr:
+			lastErr = err.Error()
+			s.Logger.WithError(err).Warn("planning pending contract renewals failed; retrying every interval")
+		default:
+			s.Logger.WithError(err).Debug("planning pending contract renewals failed again")
 		}
 		select {
 		case <-ctx.Done():
@@ -112,6 +125,18 @@ func (s *Starter) Run(ctx context.Context, interval time.Duration) {
 		case <-s.kick:
 		}
 	}
+}
+
+// safePass runs one planning pass and turns a panic of the rules source
+// into an error, so a broken rules source does not end the process.
+func (s *Starter) safePass(ctx context.Context) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("planning pass panicked: %v", p)
+		}
+	}()
+	_, err = s.PlanPending(ctx)
+	return err
 }
 
 // Decision is the planner's outcome for one pending contract.
@@ -185,10 +210,8 @@ func (s *Starter) PlanPending(ctx context.Context) (PlanCounts, error) {
 		if err != nil || len(pending) == 0 {
 			return counts, err
 		}
-		for i := range pending {
-			if err := s.plan(ctx, &pending[i], version, &counts); err != nil {
-				return counts, err
-			}
+		if err := s.planBatch(ctx, pending, version, &counts); err != nil {
+			return counts, err
 		}
 	}
 }
@@ -211,34 +234,62 @@ func (s *Starter) PlanContract(ctx context.Context, contract *store.Contract) er
 		return fmt.Errorf("read the newest rules to plan the renewal of %s: %w", contract.ContractNo, err)
 	}
 	var counts PlanCounts
-	return s.plan(ctx, contract, version, &counts)
+	return s.planBatch(ctx, []store.Contract{*contract}, version, &counts)
 }
 
-func (s *Starter) plan(ctx context.Context, contract *store.Contract, version activities.RulesVersion, counts *PlanCounts) error {
-	decision, err := Plan(contract, version.Document, s.now())
-	if err != nil {
-		return fmt.Errorf("plan the renewal of %s under rules version %d: %w", contract.ContractNo, version.Version, err)
-	}
-	change := store.RenewalChange{
-		ContractNo: contract.ContractNo, State: decision.State, EndDate: decision.EndDate,
-		OnlyFrom: []string{store.RenewalPending},
-	}
-	switch decision.State {
-	case store.RenewalScheduled:
-		if err := s.start(ctx, contract, decision.Schedule.EndDate, version.Version); err != nil {
-			return err
+// planBatch plans contracts, starting the workflows of those scheduled,
+// then records every outcome in one transaction. Workflows start outside
+// the transaction, so a slow Temporal call never holds a database lock.
+// When a start fails, the outcomes before it are recorded and the rest
+// stay pending.
+func (s *Starter) planBatch(ctx context.Context, contracts []store.Contract, version activities.RulesVersion, counts *PlanCounts) error {
+	changes := make([]store.RenewalChange, 0, len(contracts))
+	var startErr error
+	for i := range contracts {
+		contract := &contracts[i]
+		decision, err := Plan(contract, version.Document, s.now())
+		if err != nil {
+			startErr = fmt.Errorf("plan the renewal of %s under rules version %d: %w", contract.ContractNo, version.Version, err)
+			break
 		}
-		change.RemindAt = &decision.Schedule.RemindAt
-		counts.Scheduled++
-	case store.RenewalExpired:
-		counts.Expired++
-	case store.RenewalNone:
-		counts.None++
-	case store.RenewalCancelled:
-		counts.Cancelled++
+		change := store.RenewalChange{
+			ContractNo: contract.ContractNo, State: decision.State, EndDate: decision.EndDate,
+			OnlyFrom: []string{store.RenewalPending},
+		}
+		if decision.State == store.RenewalScheduled {
+			if err := s.start(ctx, contract, decision.Schedule.EndDate, version.Version); err != nil {
+				startErr = err
+				break
+			}
+			change.RemindAt = &decision.Schedule.RemindAt
+		}
+		changes = append(changes, change)
 	}
-	_, err = store.RecordRenewal(ctx, s.Store.DB, change)
-	return err
+
+	err := s.Store.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for _, change := range changes {
+			if _, err := store.RecordRenewal(ctx, tx, change); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, change := range changes {
+		switch change.State {
+		case store.RenewalScheduled:
+			counts.Scheduled++
+		case store.RenewalExpired:
+			counts.Expired++
+		case store.RenewalNone:
+			counts.None++
+		case store.RenewalCancelled:
+			counts.Cancelled++
+		}
+	}
+	return startErr
 }
 
 // start starts the renewal workflow of a contract. An existing workflow

@@ -114,6 +114,18 @@ func (s *Store) PendingRenewals(ctx context.Context, limit int) ([]Contract, err
 	return contracts, nil
 }
 
+// CountRenewalStates returns the number of contracts per renewal state.
+func (s *Store) CountRenewalStates(ctx context.Context) ([]StateCount, error) {
+	var counts []StateCount
+	err := s.DB.NewSelect().Model((*Contract)(nil)).
+		ColumnExpr("renewal_state AS state").ColumnExpr("COUNT(*) AS count").
+		GroupExpr("renewal_state").OrderExpr("renewal_state").Scan(ctx, &counts)
+	if err != nil {
+		return nil, fmt.Errorf("count contracts by renewal state: %w", err)
+	}
+	return counts, nil
+}
+
 // dateOnly returns the calendar date of t as midnight UTC, the form in
 // which both databases store a DATE.
 func dateOnly(t time.Time) time.Time {
