@@ -78,6 +78,24 @@ var replayCases = []replayCase{
 		lastEvent:     enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
 		activityTasks: true,
 	},
+	{
+		file: "renewal_escalated_moved_renewed.json", workflowType: workflows.RenewalName,
+		lastEvent:     enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+		signals:       []string{workflows.SignalRenewalActed, workflows.SignalEndDateChanged, workflows.SignalRenewalRenewed},
+		activityTasks: true,
+	},
+	{
+		file: "ticket_escalated_answered.json", workflowType: workflows.TicketName,
+		lastEvent:     enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+		signals:       []string{workflows.SignalTicketAnswered},
+		activityTasks: true,
+	},
+	{
+		file: "ticket_returned.json", workflowType: workflows.TicketName,
+		lastEvent:     enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+		signals:       []string{workflows.SignalTicketReturned},
+		activityTasks: true,
+	},
 }
 
 // TestReplayHistories replays every saved history against the current
@@ -92,6 +110,8 @@ func TestReplayHistories(t *testing.T) {
 			replayer := worker.NewWorkflowReplayer()
 			replayer.RegisterWorkflowWithOptions(workflows.ContractToCash, workflow.RegisterOptions{Name: workflows.ContractToCashName})
 			replayer.RegisterWorkflowWithOptions(workflows.BankReconciliation, workflow.RegisterOptions{Name: workflows.BankReconciliationName})
+			replayer.RegisterWorkflowWithOptions(workflows.Renewal, workflow.RegisterOptions{Name: workflows.RenewalName})
+			replayer.RegisterWorkflowWithOptions(workflows.Ticket, workflow.RegisterOptions{Name: workflows.TicketName})
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(quietLogger(), path); err != nil {
 				t.Fatalf("replay of %s failed, so the current code would break workflows recorded by the previous one: %v", path, err)
 			}

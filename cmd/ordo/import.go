@@ -18,6 +18,7 @@ import (
 
 	"github.com/ordo-project/ordo/internal/api"
 	"github.com/ordo-project/ordo/internal/crmimport"
+	"github.com/ordo-project/ordo/internal/store"
 )
 
 func newImportCommand() *cobra.Command {
@@ -99,6 +100,7 @@ the importer did. Importing the same files again changes nothing.`,
 			}
 			if final.Summary != nil {
 				printImportSummary(out, final.Summary, final.Started)
+				printRenewalStates(out, final.Renewals)
 				if len(final.Summary.Issues) > 0 {
 					if reportPath == "" {
 						reportPath = "ordo-import-" + final.Summary.RunID + "-issues.csv"
@@ -187,6 +189,24 @@ func printImportSummary(out io.Writer, s *crmimport.Summary, started int) {
 	fmt.Fprintf(out, "Chains started: %d\n", started)
 	fmt.Fprintf(out, "Issues: %d errors, %d warnings\n", s.Errors, s.Warnings)
 	printIssueGroups(out, s.Issues)
+}
+
+// printRenewalStates prints the contracts per renewal state after an
+// import, explaining the expired ones, which get no reminder.
+func printRenewalStates(out io.Writer, counts []store.StateCount) {
+	if len(counts) == 0 {
+		return
+	}
+	parts := make([]string, 0, len(counts))
+	for _, c := range counts {
+		parts = append(parts, fmt.Sprintf("%d %s", c.Count, c.State))
+	}
+	fmt.Fprintf(out, "Renewals of all contracts: %s\n", strings.Join(parts, ", "))
+	for _, c := range counts {
+		if c.State == store.RenewalExpired {
+			fmt.Fprintf(out, "  %d contracts had ended before ordo knew them: recorded as expired, no reminder sent\n", c.Count)
+		}
+	}
 }
 
 // printIssueGroups counts issues by file, column, action and message, with

@@ -181,6 +181,9 @@ func (s *Server) signalContract(w http.ResponseWriter, r *http.Request, signal s
 		writeError(w, http.StatusServiceUnavailable, "temporal_unavailable", "could not reach Temporal, retry later: "+err.Error())
 		return
 	}
+	if cancel, ok := arg.(workflows.CancelSignal); ok {
+		s.cancelRenewal(ctx, contract, cancel)
+	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"contract_no": no, "signal": signal, "status": "accepted"})
 }
 

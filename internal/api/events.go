@@ -38,6 +38,9 @@ type ContractSignedEvent struct {
 	Currency string          `json:"currency,omitempty"`
 	// SignedOn is the signing date, YYYY-MM-DD.
 	SignedOn string `json:"signed_on"`
+	// EndDate, YYYY-MM-DD, is the last day of the contract term. Without
+	// it the term lasts the rules' renewals.default_term.
+	EndDate string `json:"end_date,omitempty"`
 }
 
 // EventAccount is the customer of a contract-signed event.
@@ -46,6 +49,10 @@ type EventAccount struct {
 	Sector         string `json:"sector,omitempty"`
 	OfficeLocation string `json:"office_location,omitempty"`
 	SubsidiaryOf   string `json:"subsidiary_of,omitempty"`
+	// ContactName and ContactPhone reach the customer about renewals. A
+	// recorded account takes those that are given.
+	ContactName  string `json:"contact_name,omitempty"`
+	ContactPhone string `json:"contact_phone,omitempty"`
 }
 
 // ContractSignedAnswer confirms a recorded event.
@@ -82,6 +89,20 @@ func (s *Server) contractSigned(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("event %s: signed_on %q is not a date YYYY-MM-DD", event.EventID, event.SignedOn))
 		return
 	}
+	var endDate *time.Time
+	if event.EndDate != "" {
+		parsed, err := time.Parse(time.DateOnly, event.EndDate)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("event %s: end_date %q is not a date YYYY-MM-DD", event.EventID, event.EndDate))
+			return
+		}
+		endDate = &parsed
+	}
+	if phone := strings.TrimSpace(event.Account.ContactPhone); phone != "" && !phonePattern.MatchString(phone) {
+		writeError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf(
+			"event %s: account.contact_phone %q is not a phone number: use 5 to 20 digits, optionally with a leading + and spaces or hyphens", event.EventID, phone))
+		return
+	}
 	currency := event.Currency
 	if currency == "" {
 		currency = s.Config.Currency
@@ -91,7 +112,7 @@ func (s *Server) contractSigned(w http.ResponseWriter, r *http.Request) {
 		ContractNo: event.ContractNo, OpportunityID: event.OpportunityID,
 		AccountName: strings.TrimSpace(event.Account.Name), ProductName: strings.TrimSpace(event.Product),
 		SalesAgent: event.SalesAgent, Quantity: event.Quantity, Amount: event.Amount,
-		Currency: currency, SignedOn: signedOn, Source: store.SourceWebhook,
+		Currency: currency, SignedOn: signedOn, EndDate: endDate, Source: store.SourceWebhook,
 	}, contracts.Rules{Tax: s.Config.Tax, Plan: s.Config.Payment.Plan, ExchangeRates: s.Config.Invoice.ExchangeRates}, now)
 	if err == nil {
 		err = checkContractNo(contract.ContractNo, event.ContractNo == "")
@@ -129,6 +150,7 @@ func (s *Server) contractSigned(w http.ResponseWriter, r *http.Request) {
 	if s.Contracts != nil {
 		s.Contracts.Kick()
 	}
+	s.planRenewal(r.Context(), contract)
 	writeJSON(w, http.StatusAccepted, ContractSignedAnswer{Status: "accepted", ContractNo: contract.ContractNo, WorkflowID: contract.WorkflowID})
 }
 
@@ -254,14 +276,19 @@ func recordAccount(ctx context.Context, tx bun.Tx, event *ContractSignedEvent, c
 	if err != nil {
 		return fmt.Errorf("look up account %s: %w", contract.CustomerNo, err)
 	}
+	contactName, contactPhone := strings.TrimSpace(event.Account.ContactName), strings.TrimSpace(event.Account.ContactPhone)
 	if len(names) > 0 {
 		contract.AccountName = names[0]
-		return nil
+		if contactName == "" && contactPhone == "" {
+			return nil
+		}
+		return store.SetCustomerContact(ctx, tx, names[0], contactName, contactPhone)
 	}
 	account := &store.Account{
 		Name: contract.AccountName, CustomerNo: contract.CustomerNo,
 		Sector: event.Account.Sector, OfficeLocation: event.Account.OfficeLocation,
-		SubsidiaryOf: event.Account.SubsidiaryOf, ContentHash: "webhook", CreatedAt: now, UpdatedAt: now,
+		SubsidiaryOf: event.Account.SubsidiaryOf, ContactName: contactName, ContactPhone: contactPhone,
+		ContentHash: "webhook", CreatedAt: now, UpdatedAt: now,
 	}
 	if _, err := tx.NewInsert().Model(account).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
 		return fmt.Errorf("record account %s: %w", account.Name, err)
@@ -313,6 +340,18 @@ func contractDifferences(recorded, event *store.Contract) []string {
 	}
 	if was, now := recorded.SignedOn.Format(time.DateOnly), event.SignedOn.Format(time.DateOnly); was != now {
 		differ("signed_on", was, now)
+	}
+	// An event without an end date repeats any recorded contract; one with
+	// an end date must match it. A changed end date goes through
+	// POST /api/v1/contracts/{no}/end-date.
+	if event.EndDate != nil {
+		was := "none"
+		if recorded.EndDate != nil {
+			was = recorded.EndDate.Format(time.DateOnly)
+		}
+		if now := event.EndDate.Format(time.DateOnly); was != now {
+			differ("end_date", was, now)
+		}
 	}
 	return differences
 }

@@ -27,8 +27,12 @@ type ImportEvent struct {
 	Progress *crmimport.Progress `json:"progress,omitempty"`
 	Summary  *crmimport.Summary  `json:"summary,omitempty"`
 	// Started counts chains started after the import, in the final event.
-	Started int          `json:"workflows_started,omitempty"`
-	Error   *errorDetail `json:"error,omitempty"`
+	Started int `json:"workflows_started,omitempty"`
+	// Renewals counts all contracts by renewal state once the renewals of
+	// the new contracts are planned, in the final event. Contracts whose
+	// end date passed before the import are "expired" and get no reminder.
+	Renewals []store.StateCount `json:"renewals,omitempty"`
+	Error    *errorDetail       `json:"error,omitempty"`
 }
 
 // PhaseStartChains is the progress phase after the import proper, while
@@ -109,7 +113,16 @@ func (s *Server) importCRM(w http.ResponseWriter, r *http.Request) {
 	} else if s.Contracts != nil {
 		s.Contracts.Kick()
 	}
-	stream.send(ImportEvent{Type: "summary", Summary: summary, Started: started})
+	final := ImportEvent{Type: "summary", Summary: summary, Started: started}
+	if s.Renewals != nil && summary.Contracts.Created > 0 {
+		if _, err := s.Renewals.PlanPending(ctx); err != nil {
+			s.Logger.WithError(err).Warn("planning renewals after the import failed; the planner retries")
+			s.Renewals.Kick()
+		} else if final.Renewals, err = s.Store.CountRenewalStates(ctx); err != nil {
+			s.Logger.WithError(err).Warn("counting renewal states after the import failed")
+		}
+	}
+	stream.send(final)
 }
 
 // uploadError is a rejected upload, answered before the stream starts.

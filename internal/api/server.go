@@ -21,7 +21,9 @@ import (
 
 	"github.com/ordo-project/ordo/internal/config"
 	"github.com/ordo-project/ordo/internal/logging"
+	"github.com/ordo-project/ordo/internal/renewals"
 	"github.com/ordo-project/ordo/internal/store"
+	"github.com/ordo-project/ordo/internal/tickets"
 )
 
 // maxBodyBytes bounds JSON request bodies; imports have their own limit.
@@ -40,6 +42,12 @@ type Server struct {
 	WebhookSecret []byte
 	// Contracts starts chains for newly recorded contracts.
 	Contracts ContractStarter
+	// Renewals plans and drives contract renewals; nil disables the
+	// renewal routes.
+	Renewals *renewals.Starter
+	// Tickets opens tickets and starts their workflows; nil disables
+	// opening tickets.
+	Tickets *tickets.Starter
 	// Extra routes, for example the simulator ledger under ordo dev.
 	Extra map[string]http.Handler
 	// Now is the clock, replaceable in tests.
@@ -70,6 +78,16 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/attention", s.auth(s.listAttention))
 	mux.Handle("GET /api/v1/bank-lines", s.auth(s.listBankLines))
 	mux.Handle("POST /api/v1/bank-lines/{id}/assign", s.auth(s.assignBankLine))
+	mux.Handle("GET /api/v1/contracts/{no}/renewal", s.auth(s.showRenewal))
+	mux.Handle("POST /api/v1/contracts/{no}/renewal", s.auth(s.renewalAction))
+	mux.Handle("POST /api/v1/contracts/{no}/end-date", s.auth(s.setEndDate))
+	mux.Handle("GET /api/v1/customers/{name}", s.auth(s.showCustomer))
+	mux.Handle("POST /api/v1/customers/{name}/contact", s.auth(s.setCustomerContact))
+	mux.Handle("POST /api/v1/tickets", s.auth(s.openTicket))
+	mux.Handle("GET /api/v1/tickets", s.auth(s.listTickets))
+	mux.Handle("GET /api/v1/tickets/{id}", s.auth(s.showTicket))
+	mux.Handle("POST /api/v1/tickets/{id}/answer", s.auth(s.answerTicket))
+	mux.Handle("POST /api/v1/tickets/{id}/return", s.auth(s.returnTicket))
 	mux.Handle("POST /api/v1/imports/crm", s.auth(s.importCRM))
 	mux.Handle("GET /api/v1/imports/{id}", s.auth(s.showImport))
 	mux.Handle("GET /api/v1/rules", s.auth(s.showLatestRules))

@@ -31,7 +31,9 @@ import (
 	"github.com/ordo-project/ordo/internal/config"
 	"github.com/ordo-project/ordo/internal/devserver"
 	"github.com/ordo-project/ordo/internal/logging"
+	"github.com/ordo-project/ordo/internal/renewals"
 	"github.com/ordo-project/ordo/internal/store"
+	"github.com/ordo-project/ordo/internal/tickets"
 	"github.com/ordo-project/ordo/workflows"
 )
 
@@ -135,6 +137,10 @@ func Run(ctx context.Context, opts Options) (err error) {
 	stack.push("Temporal client", func() error { temporalClient.Close(); return nil })
 
 	starter := &chains.Starter{Store: st, Client: temporalClient, Config: cfg, Logger: logger}
+	// The renewal planner computes reminder moments with the rules the
+	// workflows use.
+	renewalStarter := &renewals.Starter{Store: st, Client: temporalClient, Rules: &activities.RulesActivities{Store: st}, TaskQueue: cfg.TaskQueue, Logger: logger}
+	ticketStarter := &tickets.Starter{Store: st, Client: temporalClient, TaskQueue: cfg.TaskQueue, Logger: logger}
 
 	if opts.RunWorker {
 		deps, err := buildConnectors(cfg, logger)
@@ -154,6 +160,12 @@ func Run(ctx context.Context, opts Options) (err error) {
 		done := make(chan struct{})
 		go func() { defer close(done); starter.Run(starterCtx, 5*time.Second) }()
 		stack.push("chain starter", func() error { stopStarter(); <-done; return nil })
+		for name, run := range map[string]func(context.Context, time.Duration){"renewal planner": renewalStarter.Run, "ticket starter": ticketStarter.Run} {
+			loopCtx, stopLoop := context.WithCancel(ctx)
+			loopDone := make(chan struct{})
+			go func() { defer close(loopDone); run(loopCtx, 5*time.Second) }()
+			stack.push(name, func() error { stopLoop(); <-loopDone; return nil })
+		}
 	}
 
 	if !opts.RunAPI {
@@ -170,6 +182,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	server := &api.Server{
 		Store: st, Temporal: temporalClient, Config: cfg, Logger: logger,
 		Token: token, WebhookSecret: []byte(secret), Contracts: starter,
+		Renewals: renewalStarter, Tickets: ticketStarter,
 		Extra: map[string]http.Handler{},
 	}
 	if sims != nil {
@@ -320,6 +333,9 @@ func newWorkers(c client.Client, cfg *config.Config, deps *connectorSet, st *sto
 		StickyScheduleToStartTimeout: 30 * time.Second,
 	})
 	chains.RegisterWorkflowWithOptions(workflows.ContractToCash, workflow.RegisterOptions{Name: workflows.ContractToCashName})
+	chains.RegisterWorkflowWithOptions(workflows.Renewal, workflow.RegisterOptions{Name: workflows.RenewalName})
+	chains.RegisterWorkflowWithOptions(workflows.Ticket, workflow.RegisterOptions{Name: workflows.TicketName})
+	chains.RegisterActivity(&activities.CustomerActivities{Store: st, Logger: logger})
 	chains.RegisterActivity(&activities.ContractActivities{
 		ERP: deps.erp, EInvoice: deps.einvoice, Store: st, Logger: logger,
 		Invoicing: activities.InvoiceRules{Tax: cfg.Tax, Invoice: cfg.Invoice},

@@ -34,7 +34,10 @@ type Deal struct {
 	Amount   decimal.Decimal
 	Currency string
 	SignedOn time.Time
-	Source   string
+	// EndDate is the last day of the contract term, if the sender gives
+	// one. Nil leaves it to the renewal planner.
+	EndDate *time.Time
+	Source  string
 }
 
 // Rules are the configuration parts a contract depends on.
@@ -97,6 +100,10 @@ func Build(deal Deal, rules Rules, now time.Time) (*store.Contract, []store.Paym
 	if deal.SignedOn.IsZero() {
 		return nil, nil, &FieldError{Field: "signed_on", Message: "is required"}
 	}
+	if deal.EndDate != nil && deal.EndDate.Before(deal.SignedOn) {
+		return nil, nil, &FieldError{Field: "end_date", Message: fmt.Sprintf("%s is before signed_on %s",
+			deal.EndDate.Format(time.DateOnly), deal.SignedOn.Format(time.DateOnly))}
+	}
 	if err := rules.CheckCurrency(deal.Currency); err != nil {
 		return nil, nil, err
 	}
@@ -153,6 +160,8 @@ func Build(deal Deal, rules Rules, now time.Time) (*store.Contract, []store.Paym
 		TaxRate:       rate,
 		TaxCode:       productTax.Code,
 		SignedOn:      deal.SignedOn,
+		EndDate:       deal.EndDate,
+		RenewalState:  store.RenewalPending,
 		Source:        deal.Source,
 		State:         store.ContractSigned,
 		PaidAmount:    decimal.Zero,

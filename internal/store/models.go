@@ -20,9 +20,13 @@ type Account struct {
 	Employees       *int                `bun:"employees" json:"employees,omitempty"`
 	OfficeLocation  string              `bun:"office_location" json:"office_location"`
 	SubsidiaryOf    string              `bun:"subsidiary_of" json:"subsidiary_of"`
-	ContentHash     string              `bun:"content_hash" json:"-"`
-	CreatedAt       time.Time           `bun:"created_at" json:"created_at"`
-	UpdatedAt       time.Time           `bun:"updated_at" json:"updated_at"`
+	// ContactName and ContactPhone are the customer's contact, who
+	// receives the renewal SMS. The CRM export carries neither.
+	ContactName  string    `bun:"contact_name" json:"contact_name,omitempty"`
+	ContactPhone string    `bun:"contact_phone" json:"contact_phone,omitempty"`
+	ContentHash  string    `bun:"content_hash" json:"-"`
+	CreatedAt    time.Time `bun:"created_at" json:"created_at"`
+	UpdatedAt    time.Time `bun:"updated_at" json:"updated_at"`
 }
 
 // Product is a product of the CRM catalogue.
@@ -146,9 +150,16 @@ type Contract struct {
 	WorkflowID        string          `bun:"workflow_id" json:"workflow_id"`
 	WorkflowStartedAt *time.Time      `bun:"workflow_started_at" json:"workflow_started_at,omitempty"`
 	ClosedAt          *time.Time      `bun:"closed_at" json:"closed_at,omitempty"`
-	ContentHash       string          `bun:"content_hash" json:"-"`
-	CreatedAt         time.Time       `bun:"created_at" json:"created_at"`
-	UpdatedAt         time.Time       `bun:"updated_at" json:"updated_at"`
+	// EndDate is the last day of the contract term, nil until the
+	// contract-signed event, the API or the renewal planner sets it.
+	EndDate *time.Time `bun:"end_date" json:"end_date,omitempty"`
+	// RenewalState is one of the Renewal* constants.
+	RenewalState string `bun:"renewal_state" json:"renewal_state"`
+	// RenewalRemindAt is when the renewal reminder fires or fired.
+	RenewalRemindAt *time.Time `bun:"renewal_remind_at" json:"renewal_remind_at,omitempty"`
+	ContentHash     string     `bun:"content_hash" json:"-"`
+	CreatedAt       time.Time  `bun:"created_at" json:"created_at"`
+	UpdatedAt       time.Time  `bun:"updated_at" json:"updated_at"`
 }
 
 // Step states.
