@@ -10,6 +10,16 @@ import (
 	"github.com/uptrace/bun"
 )
 
+// Attention item kinds of the signing verification.
+const (
+	// AttentionSigningVerification: a chain waits for a supervisor's phone
+	// verification.
+	AttentionSigningVerification = "signing_verification"
+	// AttentionVerificationUnchecked: the check could not run and the
+	// chain went on unverified.
+	AttentionVerificationUnchecked = "verification_unchecked"
+)
+
 // SignedMark records that a rep reported a customer's contract signed:
 // the contract-signed event or a Won deal of a CRM import. When enough
 // different reps mark the same customer signed within the verification
