@@ -759,6 +759,9 @@ func (c *contractChain) flushPayments() error {
 	// The contract row shows the chain's state; a payment changes only the
 	// paid amount.
 	progress.State = c.status.State
+	if c.awaitingVerification() {
+		progress.State = store.ContractNeedsAttention
+	}
 	progress.Reason = progress.Steps[0].Detail
 	return c.record(progress)
 }
