@@ -65,6 +65,34 @@ func RecordSignedMarks(ctx context.Context, db bun.IDB, marks []SignedMark) erro
 	return nil
 }
 
+// ReplaceSignedMark stores a contract's mark, replacing the one it has:
+// for an imported contract whose rep or close date the CRM changed before
+// its chain started.
+func ReplaceSignedMark(ctx context.Context, db bun.IDB, mark SignedMark) error {
+	if mark.Rep == "" || mark.Customer == "" {
+		_, err := db.NewDelete().Model((*SignedMark)(nil)).Where("contract_no = ?", mark.ContractNo).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("delete signed mark of contract %s: %w", mark.ContractNo, err)
+		}
+		return nil
+	}
+	mark.MarkedAt = mark.MarkedAt.UTC()
+	mark.RecordedAt = now()
+	_, err := db.NewInsert().Model(&mark).
+		On("CONFLICT (contract_no) DO UPDATE").
+		Set("customer = EXCLUDED.customer").
+		Set("account_name = EXCLUDED.account_name").
+		Set("rep = EXCLUDED.rep").
+		Set("source = EXCLUDED.source").
+		Set("marked_at = EXCLUDED.marked_at").
+		Set("recorded_at = EXCLUDED.recorded_at").
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("replace signed mark of contract %s: %w", mark.ContractNo, err)
+	}
+	return nil
+}
+
 // SignedMarkOf returns the mark of a contract, or ErrNotFound.
 func SignedMarkOf(ctx context.Context, db bun.IDB, contractNo string) (*SignedMark, error) {
 	mark := new(SignedMark)
