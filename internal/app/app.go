@@ -313,6 +313,16 @@ func newWorkers(c client.Client, cfg *config.Config, deps *connectorSet, st *sto
 		ERP: deps.erp, EInvoice: deps.einvoice, Store: st, Logger: logger,
 		Invoicing: activities.InvoiceRules{Tax: cfg.Tax, Invoice: cfg.Invoice},
 	})
+	// NOTE: the rules and task work register RulesActivities and
+	// TaskActivities too; keep one registration of each when merging.
+	rulesActivities := &activities.RulesActivities{}
+	chains.RegisterActivity(rulesActivities)
+	chains.RegisterActivity(&activities.TaskActivities{})
+	chains.RegisterActivity(&activities.VerificationActivities{Store: st, Rules: rulesActivities})
+	chains.RegisterWorkflowWithOptions(workflows.Approval, workflow.RegisterOptions{Name: workflows.ApprovalName})
+	chains.RegisterActivity(&activities.ApprovalActivities{
+		Store: st, ERP: deps.erp, PriceLists: deps.erp, CNYRate: cfg.Invoice.RateFor, Logger: logger,
+	})
 
 	reconciliation := worker.New(c, cfg.ReconciliationTaskQueue(), worker.Options{
 		MaxConcurrentActivityExecutionSize:     4,
