@@ -63,6 +63,12 @@ func (e *workerEnv) tasks() []activities.TaskRequest {
 // worker of their own task queue, over seeded master data.
 func newWorkerServer(t *testing.T) (*testServer, *workerEnv) {
 	t.Helper()
+	return newWorkerServerWith(t, approvalRules())
+}
+
+// newWorkerServerWith is newWorkerServer under the rules document doc.
+func newWorkerServerWith(t *testing.T, doc rules.Document) (*testServer, *workerEnv) {
+	t.Helper()
 	queue := "api-test-" + strings.ToLower(strings.TrimPrefix(uniqueNo(t), "CT-"))
 	ts := newTestServer(t, "sqlite", func(s *Server) {
 		s.Config.TaskQueue = queue
@@ -71,7 +77,6 @@ func newWorkerServer(t *testing.T) (*testServer, *workerEnv) {
 	})
 	seedMasterData(t, ts.store)
 	env := &workerEnv{erp: &fakeERP{}}
-	doc := approvalRules()
 	cfg := ts.server.Config
 
 	w := worker.New(temporalClient, queue, worker.Options{})
