@@ -40,8 +40,8 @@ func (a *ApprovalActivities) now() time.Time {
 	return time.Now().UTC()
 }
 
-// PrepareApprovalInput asks for what routing a request needs from outside
-// the workflow.
+// PrepareApprovalInput is the request data that routing needs from
+// outside the workflow.
 type PrepareApprovalInput struct {
 	ApprovalID string          `json:"approval_id"`
 	Amount     decimal.Decimal `json:"amount"`
@@ -56,8 +56,8 @@ type PrepareApprovalInput struct {
 type PrepareApprovalResult struct {
 	AmountInRuleCurrency decimal.Decimal `json:"amount_in_rule_currency"`
 	// ExchangeRate is the price of one unit of the request's currency in
-	// the rule currency, rounded to 10 decimals for display; the amount is
-	// converted at full precision.
+	// the rule currency. It is rounded to 10 decimals for display, but the
+	// amount is converted at full precision.
 	ExchangeRate decimal.Decimal `json:"exchange_rate"`
 	// RateDay is the day whose exchange rates were used.
 	RateDay time.Time `json:"rate_day"`
@@ -68,7 +68,7 @@ type PrepareApprovalResult struct {
 
 // PrepareApproval converts the amount into the rule currency at the rates
 // in force today and looks up the requesting rep's supervisor. Both
-// answers are recorded in the workflow's history, so the route stays the
+// results are recorded in the workflow's history, so the route stays the
 // same after a replay even if rates or the sales team change.
 func (a *ApprovalActivities) PrepareApproval(ctx context.Context, in PrepareApprovalInput) (PrepareApprovalResult, error) {
 	day := a.now().Truncate(24 * time.Hour)
@@ -127,7 +127,7 @@ type FreezeCheck struct {
 	Customer   string `json:"customer"`
 }
 
-// FreezeResult says whether the renewal approval is frozen and why.
+// FreezeResult is whether the renewal approval is frozen, and the reason.
 type FreezeResult struct {
 	Frozen bool   `json:"frozen"`
 	Reason string `json:"reason,omitempty"`
@@ -148,7 +148,7 @@ func (a *ApprovalActivities) CheckRenewalFreeze(ctx context.Context, in FreezeCh
 	return FreezeResult{Frozen: isFrozen, Reason: reason}, nil
 }
 
-// PriceChangeInput asks for an approved price change in the ERP.
+// PriceChangeInput is an approved price change to write to the ERP.
 type PriceChangeInput struct {
 	Customer connectors.Customer    `json:"customer"`
 	Change   connectors.PriceChange `json:"change"`

@@ -38,8 +38,8 @@ type SignedMarksCheck struct {
 	Rep        string `json:"rep"`
 }
 
-// SignedMarksResult says whether the chain must hold for a phone
-// verification, and by whom.
+// SignedMarksResult is the outcome of the check: whether the chain must
+// hold for a phone verification, and the verifier.
 type SignedMarksResult struct {
 	Held bool `json:"held"`
 	// Reps are the different reps who marked the customer signed within

@@ -23,7 +23,7 @@ import (
 // approved price change to the ERP.
 //
 // Each level waits for a decision until its timeout, then escalates once
-// to the level's escalate_to person and waits the same time again; from
+// to the level's escalate_to person and waits the same time again. From
 // then on the approver and the escalation target may both decide. When
 // the escalation also times out, or the level names no escalate_to, the
 // request ends as timed_out. Decisions arrive as the UpdateDecide update,
@@ -151,8 +151,8 @@ func (f *approvalFlow) run(ctx workflow.Context) (ApprovalStatus, error) {
 			return f.status, err
 		}
 	}
-	// A decision that arrives while the workflow ends is answered before
-	// it returns.
+	// Running decide handlers finish first, so a decision that arrives
+	// while the workflow ends still gets its result.
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return f.status, err
 	}
@@ -348,7 +348,7 @@ func (f *approvalFlow) resolve(name string, level int) (rules.Person, error) {
 	}
 	if _, isRole := people.Roles[name]; isRole || knownRole(name) {
 		return rules.Person{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"approval %s: level %d needs the %s, but rules version %d name nobody for that role: add the role under people.roles",
+			"approval %s: level %d needs the %s, but rules version %d has no person for that role: add one under people.roles",
 			f.in.ID, level+1, name, f.status.RulesVersion), activities.ErrTypeInput, nil)
 	}
 	return people.Person(name), nil
@@ -362,8 +362,8 @@ func knownRole(name string) bool {
 	return false
 }
 
-// openTask asks person to decide the current level. Its key is the
-// workflow ID, the level and the purpose, so a replay or a retry never
+// openTask opens the task of person for the current level. Its key is
+// the workflow ID, the level and the purpose, so a replay or a retry never
 // opens a second task. A failure is logged and the wait goes on, because
 // the person can still decide through the API.
 func (f *approvalFlow) openTask(ctx workflow.Context, person rules.Person, level rules.Level, purpose string, due *time.Time) {
@@ -466,9 +466,9 @@ func (f *approvalFlow) decidersText() string {
 	return fmt.Sprintf("%s or %s, to whom it escalated after its timeout", f.status.Approver, f.status.EscalatedTo)
 }
 
-// decide is the UpdateDecide handler. An approval of a renewal is
-// refused while the customer's renewal approval is frozen; the check is a
-// local activity, because the validator must not read the database.
+// decide is the UpdateDecide handler. It rejects an approval of a renewal
+// while the customer's renewal approval is frozen. The check is a local
+// activity, because the validator must not read the database.
 func (f *approvalFlow) decide(ctx workflow.Context, req DecideRequest) (DecideResult, error) {
 	if f.in.Kind == store.ApprovalRenewal && req.Decision == store.DecisionApprove {
 		var freeze activities.FreezeResult
@@ -479,7 +479,7 @@ func (f *approvalFlow) decide(ctx workflow.Context, req DecideRequest) (DecideRe
 				"could not check whether the renewal approval of %s is frozen, retry the decision: %v", f.in.Customer, err), activities.ErrTypeConflict)
 		}
 		if freeze.Frozen {
-			f.logger.Info("Renewal approval refused while frozen", "By", req.By, "Reason", freeze.Reason)
+			f.logger.Info("Renewal approval rejected while frozen", "By", req.By, "Reason", freeze.Reason)
 			return DecideResult{}, temporal.NewApplicationError(fmt.Sprintf(
 				"the renewal approval of customer %s is frozen: %s. Approve it after the freeze is lifted, or reject it",
 				f.in.Customer, freeze.Reason), ErrTypeFrozen)
@@ -602,7 +602,8 @@ func (f *approvalFlow) record(ctx workflow.Context) {
 	}
 }
 
-// snapshot is the store row of the approval as the workflow sees it.
+// snapshot returns the approval's store row, built from the workflow's
+// state.
 func (f *approvalFlow) snapshot(ctx workflow.Context) store.Approval {
 	in := f.in
 	row := store.Approval{

@@ -240,7 +240,7 @@ func (at *approvalTest) execute(in ApprovalInput) (ApprovalStatus, error) {
 }
 
 // outcome returns the outcome of a sent update, failing when the test
-// environment never answered it.
+// environment reported none.
 func (at *approvalTest) outcome(name string) *updateOutcome {
 	at.t.Helper()
 	o := at.updates[name]
@@ -645,7 +645,7 @@ func TestApprovalFailsWithoutApprover(t *testing.T) {
 
 	_, err := at.execute(testApprovalInput(store.ApprovalDiscount, "45000"))
 
-	if err == nil || !strings.Contains(err.Error(), "level 2 needs the sales_director, but rules version 7 name nobody for that role") {
+	if err == nil || !strings.Contains(err.Error(), "level 2 needs the sales_director, but rules version 7 has no person for that role") {
 		t.Fatalf("error = %v, want the missing role named", err)
 	}
 	record := at.lastRecord()

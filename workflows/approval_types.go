@@ -18,8 +18,8 @@ const (
 	UpdateDecide = "decide"
 	// QueryApprovalStatus returns an ApprovalStatus.
 	QueryApprovalStatus = "status"
-	// SignalRetryERP asks an approved price change whose ERP write failed
-	// to try again, after the cause was fixed.
+	// SignalRetryERP requests another ERP write of an approved price
+	// change whose write failed, once the cause is fixed.
 	SignalRetryERP = "retry-erp"
 )
 
@@ -80,7 +80,7 @@ type DecideRequest struct {
 	Comment  string `json:"comment,omitempty"`
 }
 
-// DecideResult is what an accepted decision did.
+// DecideResult is the outcome of an accepted decision.
 type DecideResult struct {
 	ApprovalID string `json:"approval_id"`
 	Level      int    `json:"level"`
@@ -118,8 +118,8 @@ type ApprovalDecision struct {
 	At       time.Time `json:"at"`
 }
 
-// ApprovalStatus is the answer to QueryApprovalStatus and the workflow's
-// result.
+// ApprovalStatus is the result of QueryApprovalStatus and of the
+// workflow.
 type ApprovalStatus struct {
 	ID                   string          `json:"id"`
 	Kind                 string          `json:"kind"`

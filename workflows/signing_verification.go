@@ -36,8 +36,8 @@ type PhoneVerifiedSignal struct {
 // whether enough different reps marked the customer signed within the
 // window to hold the chain, and who released it.
 type SigningVerification struct {
-	// Checked is false when the check failed; Error says why, and the
-	// chain went on unverified with an attention item for a person.
+	// Checked is false when the check failed. Error then contains the
+	// reason, and the chain went on unverified with an attention item.
 	Checked bool   `json:"checked"`
 	Error   string `json:"error,omitempty"`
 	Held    bool   `json:"held"`

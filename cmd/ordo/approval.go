@@ -53,6 +53,7 @@ func newApprovalRequestCommand(flags *clientFlags) *cobra.Command {
 				}
 				req.NewUnitPrice = &price
 			}
+
 			var answer api.ApprovalAnswer
 			if err := flags.client().Post(cmd.Context(), "/api/v1/approvals", req, &answer); err != nil {
 				return err
@@ -64,6 +65,7 @@ func newApprovalRequestCommand(flags *clientFlags) *cobra.Command {
 			return nil
 		},
 	}
+
 	f := cmd.Flags()
 	f.StringVar(&req.ID, "id", "", "request id; empty lets ordo choose one, and the same id with the same terms is safe to send again")
 	f.StringVar(&req.Kind, "kind", "", "discount, price_change or renewal")
@@ -214,6 +216,7 @@ func printApproval(out io.Writer, view api.ApprovalView, loc *time.Location) err
 		amount += fmt.Sprintf(" (%s %s at %s)", a.AmountInRuleCurrency.Decimal.StringFixed(2), a.RuleCurrency, a.ExchangeRate.Decimal)
 	}
 	fmt.Fprintf(out, "Amount:    %s\n", amount)
+
 	if a.NewUnitPrice.Valid {
 		fmt.Fprintf(out, "New price: %s %s for %s\n", a.NewUnitPrice.Decimal.String(), a.Currency, a.Product)
 	}
@@ -221,10 +224,12 @@ func printApproval(out io.Writer, view api.ApprovalView, loc *time.Location) err
 		fmt.Fprintf(out, "Contract:  %s\n", a.ContractNo)
 	}
 	fmt.Fprintf(out, "Requested: by %s at %s: %s\n", a.RequestedBy, formatTime(&a.CreatedAt, loc), a.Reason)
+
 	fmt.Fprintf(out, "Route:     %s (rules version %d)\n", dash(a.Route), a.RulesVersion)
 	if a.State == store.ApprovalPending && a.CurrentLevel > 0 {
 		fmt.Fprintf(out, "Waiting:   level %s for %s, due %s\n", levelText(*a), approverText(*a), formatTime(a.DueAt, loc))
 	}
+
 	if a.ERPDocumentNo != "" {
 		fmt.Fprintf(out, "ERP:       price list %s\n", a.ERPDocumentNo)
 	}

@@ -39,8 +39,8 @@ type ApprovalRequest struct {
 	// Product is a catalogue product name, required for a price change.
 	Product     string `json:"product,omitempty"`
 	RequestedBy string `json:"requested_by"`
-	// Amount is what the request is worth, compared with the rules'
-	// thresholds after conversion into their currency.
+	// Amount is the request's value, compared with the rules' thresholds
+	// after conversion into their currency.
 	Amount decimal.Decimal `json:"amount"`
 	// Currency defaults to the configured currency.
 	Currency string `json:"currency,omitempty"`
@@ -353,7 +353,7 @@ func (s *Server) listApprovals(w http.ResponseWriter, r *http.Request) {
 // ApprovalView is one approval with its workflow's live status.
 type ApprovalView struct {
 	Approval *store.Approval `json:"approval"`
-	// Live is the workflow's own status, when the workflow answered.
+	// Live is the workflow's own status, set when the query succeeded.
 	Live      *workflows.ApprovalStatus `json:"live,omitempty"`
 	LiveError string                    `json:"live_error,omitempty"`
 }
@@ -386,7 +386,7 @@ func (s *Server) showApproval(w http.ResponseWriter, r *http.Request) {
 // DecideRequest is the body of POST /api/v1/approvals/{id}/decide.
 type DecideRequest = workflows.DecideRequest
 
-// decideTimeout bounds the wait for the workflow's answer to a decision.
+// decideTimeout bounds the wait for the workflow's result of a decision.
 const decideTimeout = 30 * time.Second
 
 func (s *Server) decideApproval(w http.ResponseWriter, r *http.Request) {
@@ -432,7 +432,7 @@ func (s *Server) decideApproval(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, result)
 }
 
-// writeDecisionError maps a rejected or failed decision onto an answer
+// writeDecisionError maps a rejected or failed decision onto an HTTP error
 // carrying the workflow's own message.
 func (s *Server) writeDecisionError(w http.ResponseWriter, approval *store.Approval, err error) {
 	var appErr *temporal.ApplicationError
@@ -453,7 +453,7 @@ func (s *Server) writeDecisionError(w http.ResponseWriter, approval *store.Appro
 		writeError(w, http.StatusConflict, "conflict", "approval "+approval.ID+" has no running workflow: it has ended")
 	case errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusGatewayTimeout, "timeout", fmt.Sprintf(
-			"the workflow of approval %s did not answer within %s; check it with ordo approval show %s before deciding again",
+			"the workflow of approval %s did not respond within %s; check it with ordo approval show %s before deciding again",
 			approval.ID, decideTimeout, approval.ID))
 	default:
 		s.Logger.WithError(err).WithField(logging.KeyApprovalID, approval.ID).Error("decision on an approval failed")

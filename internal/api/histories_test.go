@@ -30,9 +30,10 @@ const writeHistoriesEnv = "ORDO_WRITE_HISTORIES"
 //
 //	ORDO_WRITE_HISTORIES=1 go test ./internal/api -run TestWriteHistories -count=1
 //
-// It runs here and not on the `ordo dev` stack of internal/app because the
-// rules and task activities have no bodies yet; the worker of these tests
-// serves them with fakes, and the histories record the fakes' results.
+// It runs here and not on the `ordo dev` stack of internal/app, because
+// the rules and task activities have no bodies yet. The worker of these
+// tests serves them with fakes, and the histories record the fakes'
+// results.
 //
 // TODO: capture these on the stack in internal/app once RulesActivities
 // and TaskActivities are implemented.

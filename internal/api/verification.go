@@ -23,8 +23,8 @@ type VerifyPhoneRequest struct {
 }
 
 // verifyPhone records the phone verification of a chain held by the
-// signing verification. Only the verifier the chain names may record it;
-// the check is made here, because a signal cannot answer with an error.
+// signing verification. Only the verifier the chain names may record it.
+// The API checks that, because a signal cannot return an error.
 func (s *Server) verifyPhone(w http.ResponseWriter, r *http.Request) {
 	var req VerifyPhoneRequest
 	if err := readJSON(r, &req, false); err != nil {
@@ -36,6 +36,7 @@ func (s *Server) verifyPhone(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_argument", "by is required: name the supervisor who verified the signing by phone")
 		return
 	}
+
 	ctx := r.Context()
 	no := r.PathValue("no")
 	contract, err := s.Store.GetContract(ctx, no)
@@ -47,6 +48,7 @@ func (s *Server) verifyPhone(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "conflict", "contract "+no+" has no running chain yet; retry in a moment")
 		return
 	}
+
 	queryCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	var live workflows.ChainStatus
@@ -64,6 +66,7 @@ func (s *Server) verifyPhone(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "temporal_unavailable", "could not reach the chain, retry later: "+err.Error())
 		return
 	}
+
 	v := live.Verification
 	if v == nil || !v.Waiting {
 		writeError(w, http.StatusConflict, "conflict", "contract "+no+" is not held for a phone verification")
@@ -75,6 +78,7 @@ func (s *Server) verifyPhone(w http.ResponseWriter, r *http.Request) {
 			req.By, no, v.Verifier, v.VerifierRole, contract.SalesAgent))
 		return
 	}
+
 	signal := workflows.PhoneVerifiedSignal{By: v.Verifier, Note: req.Note, At: s.Now().UTC()}
 	if err := s.Temporal.SignalWorkflow(ctx, contract.WorkflowID, "", workflows.SignalPhoneVerified, signal); err != nil {
 		s.Logger.WithError(err).WithField(logging.KeyContractNo, no).Error("phone verification signal failed")

@@ -18,10 +18,10 @@ const (
 	ApprovalRenewal     = "renewal"
 )
 
-// Approval states. Pending lasts until the last level approves, a level
-// rejects, or a level and its escalation both time out; failed means the
-// request could not be routed (no route in the rules, no approver for a
-// role, no exchange rate) and says why in Failure.
+// Approval states. An approval is pending until the last level approves,
+// a level rejects, or a level and its escalation both time out. Failed
+// means the request could not be routed (no route in the rules, no
+// approver for a role, no exchange rate), and Failure contains the reason.
 const (
 	ApprovalPending  = "pending"
 	ApprovalApproved = "approved"
@@ -36,8 +36,8 @@ const (
 	DecisionReject  = "reject"
 )
 
-// Approval is a discount, price-change or renewal request and where its
-// approval route stands. The API inserts it; the workflow owns every
+// Approval is a discount, price-change or renewal request and the state
+// of its approval route. The API inserts it; the workflow owns every
 // later change.
 type Approval struct {
 	bun.BaseModel `bun:"table:approvals"`
@@ -51,8 +51,8 @@ type Approval struct {
 	Product     string `bun:"product" json:"product,omitempty"`
 	ProductNo   string `bun:"product_no" json:"product_no,omitempty"`
 	RequestedBy string `bun:"requested_by" json:"requested_by"`
-	// Amount is what the request is worth in Currency: the discount, the
-	// price difference over the quantity, or the renewal's value.
+	// Amount is the request's value in Currency: the discount, the price
+	// difference over the quantity, or the renewal's value.
 	Amount   decimal.Decimal `bun:"amount" json:"amount"`
 	Currency string          `bun:"currency" json:"currency"`
 	// AmountInRuleCurrency is Amount converted into RuleCurrency, the

@@ -44,7 +44,7 @@ type SignedMark struct {
 // first one, so a replayed event or a second import changes nothing.
 // Marks without a rep are skipped, because the rule counts different reps.
 func RecordSignedMarks(ctx context.Context, db bun.IDB, marks []SignedMark) error {
-	kept := make([]SignedMark, 0, len(marks))
+	withRep := make([]SignedMark, 0, len(marks))
 	recorded := now()
 	for _, m := range marks {
 		if m.Rep == "" || m.Customer == "" {
@@ -54,13 +54,13 @@ func RecordSignedMarks(ctx context.Context, db bun.IDB, marks []SignedMark) erro
 		if m.RecordedAt.IsZero() {
 			m.RecordedAt = recorded
 		}
-		kept = append(kept, m)
+		withRep = append(withRep, m)
 	}
-	if len(kept) == 0 {
+	if len(withRep) == 0 {
 		return nil
 	}
-	if _, err := db.NewInsert().Model(&kept).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
-		return fmt.Errorf("record %d signed marks: %w", len(kept), err)
+	if _, err := db.NewInsert().Model(&withRep).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		return fmt.Errorf("record %d signed marks: %w", len(withRep), err)
 	}
 	return nil
 }

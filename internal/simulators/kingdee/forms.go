@@ -154,7 +154,7 @@ var forms = map[string]*formSpec{
 	},
 	// NOTE: the header and entry field keys of the price list follow the
 	// naming of the other forms and are unverified against a real
-	// Kingdee; check them in the BOS designer before production use.
+	// Kingdee. Check them in the BOS designer before production use.
 	strings.ToLower(FormPriceList): {
 		id: FormPriceList, kind: connectors.KindPriceList,
 		numberField: "FNumber", idField: "FID", prefix: "XSJMB",
