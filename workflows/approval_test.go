@@ -710,3 +710,36 @@ func TestSelectApprovalRoute(t *testing.T) {
 		t.Errorf("route without levels = %+v, %v", free, err)
 	}
 }
+
+func TestApprovalCancelledInTemporal(t *testing.T) {
+	at := newApprovalTest(t)
+	at.env.RegisterDelayedCallback(at.env.CancelWorkflow, time.Hour)
+
+	_, err := at.execute(testApprovalInput(store.ApprovalDiscount, "20000"))
+
+	if !temporal.IsCanceledError(err) {
+		t.Fatalf("error = %v, want the workflow cancelled", err)
+	}
+	record := at.lastRecord()
+	if record.State != store.ApprovalFailed || record.Failure != "cancelled in Temporal" || record.FinishedAt == nil {
+		t.Errorf("last record = state %s failure %q, want failed as cancelled", record.State, record.Failure)
+	}
+	if len(at.closed) != 1 {
+		t.Errorf("closed tasks = %+v, want the open task closed", at.closed)
+	}
+}
+
+func TestApprovalLevelWithoutTimeout(t *testing.T) {
+	at := newApprovalTest(t)
+	at.doc.Approvals.Routes[0].Levels[0].Timeout = 0
+	at.decide(30*24*time.Hour, "late", store.DecisionApprove, testSupervisor)
+
+	status := at.run(testApprovalInput(store.ApprovalDiscount, "20000"))
+
+	if status.State != store.ApprovalApproved || status.EscalatedTo != "" {
+		t.Errorf("state %s escalated to %q, want approved without an escalation", status.State, status.EscalatedTo)
+	}
+	if len(at.opened) != 1 || at.opened[0].Due != nil {
+		t.Errorf("tasks = %+v, want one task without a due time", at.opened)
+	}
+}
