@@ -426,6 +426,10 @@ func (s *Server) decideApproval(w http.ResponseWriter, r *http.Request) {
 		err = handle.Get(updateCtx, &result)
 	}
 	if err != nil {
+		if updateCtx.Err() != nil && ctx.Err() == nil {
+			// Temporal reports the expired wait in its own error type.
+			err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+		}
 		s.writeDecisionError(w, approval, err)
 		return
 	}
@@ -438,6 +442,11 @@ func (s *Server) writeDecisionError(w http.ResponseWriter, approval *store.Appro
 	var appErr *temporal.ApplicationError
 	var notFound *serviceerror.NotFound
 	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		s.Logger.WithError(err).WithField(logging.KeyApprovalID, approval.ID).Warn("decision on an approval timed out")
+		writeError(w, http.StatusGatewayTimeout, "timeout", fmt.Sprintf(
+			"the workflow of approval %s did not respond within %s; check it with ordo approval show %s before deciding again",
+			approval.ID, decideTimeout, approval.ID))
 	case errors.As(err, &appErr):
 		status, code := http.StatusConflict, "conflict"
 		switch appErr.Type() {
@@ -451,10 +460,6 @@ func (s *Server) writeDecisionError(w http.ResponseWriter, approval *store.Appro
 		writeError(w, status, code, appErr.Message())
 	case errors.As(err, &notFound):
 		writeError(w, http.StatusConflict, "conflict", "approval "+approval.ID+" has no running workflow: it has ended")
-	case errors.Is(err, context.DeadlineExceeded):
-		writeError(w, http.StatusGatewayTimeout, "timeout", fmt.Sprintf(
-			"the workflow of approval %s did not respond within %s; check it with ordo approval show %s before deciding again",
-			approval.ID, decideTimeout, approval.ID))
 	default:
 		s.Logger.WithError(err).WithField(logging.KeyApprovalID, approval.ID).Error("decision on an approval failed")
 		writeError(w, http.StatusServiceUnavailable, "temporal_unavailable", "could not reach Temporal, retry later: "+err.Error())
