@@ -29,6 +29,9 @@ const (
 	KindDelivery        DocumentKind = "delivery"
 	KindReceivable      DocumentKind = "receivable"
 	KindWriteOff        DocumentKind = "write_off"
+	// KindPriceList is a customer's price list entry written after an
+	// approved price change.
+	KindPriceList DocumentKind = "price_list"
 )
 
 // Document is a reference to a document in an outside system.
@@ -150,6 +153,31 @@ type ERP interface {
 	// force-closes it where the ERP no longer allows deletion. A document
 	// that does not exist counts as cancelled.
 	CancelDocument(ctx context.Context, kind DocumentKind, number string) error
+}
+
+// PriceChange is an approved unit price of one product for one customer.
+type PriceChange struct {
+	// Number is the idempotency key, derived from the approval ID.
+	Number         string `json:"number"`
+	ApprovalID     string `json:"approval_id"`
+	CustomerNumber string `json:"customer_number"`
+	ProductNumber  string `json:"product_number"`
+	Currency       string `json:"currency"`
+	// UnitPrice is the new tax-inclusive unit price.
+	UnitPrice     decimal.Decimal `json:"unit_price"`
+	EffectiveFrom time.Time       `json:"effective_from"`
+	// ContractNo is the contract the change applies to, if any.
+	ContractNo string `json:"contract_no,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+// PriceLists writes approved price changes to an ERP. It is separate from
+// ERP so that a connector without price lists still serves the
+// contract-to-cash chain.
+type PriceLists interface {
+	// EnsurePriceChange creates and audits the price list entry, or finds
+	// the one an earlier call created under the same Number.
+	EnsurePriceChange(ctx context.Context, change PriceChange) (Document, error)
 }
 
 // Invoice kinds of fully digital VAT invoices (数电发票).

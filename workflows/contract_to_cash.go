@@ -49,6 +49,8 @@ type contractChain struct {
 	rootCtx workflow.Context
 	logger  log.Logger
 	acts    *activities.ContractActivities
+	verify  *activities.VerificationActivities
+	tasks   *activities.TaskActivities
 
 	// actCtx carries the activity options. It is disconnected from the
 	// workflow's cancellation, so compensation still runs after a
@@ -131,6 +133,11 @@ func (c *contractChain) listen(ctx workflow.Context) {
 		var s CancelSignal
 		ch.Receive(sigCtx, &s)
 		c.requestCancel(s)
+	})
+	selector.AddReceive(workflow.GetSignalChannel(sigCtx, SignalPhoneVerified), func(ch workflow.ReceiveChannel, _ bool) {
+		var s PhoneVerifiedSignal
+		ch.Receive(sigCtx, &s)
+		c.onPhoneVerified(s)
 	})
 	selector.AddReceive(workflow.GetSignalChannel(sigCtx, SignalResume), func(ch workflow.ReceiveChannel, _ bool) {
 		var s ResumeSignal
@@ -216,6 +223,9 @@ func (c *contractChain) forward() error {
 	docs := &c.status.Documents
 
 	if docs.SalesOrder == nil {
+		if err := c.verifySigning(); err != nil {
+			return err
+		}
 		input := activities.SalesOrderInput{
 			Customer: in.Customer, Order: c.salesOrder(),
 			Then: activities.Transition{State: store.ContractScheduled, Reason: "sales order " + numbering.SalesOrderNo(no) + " audited"},
@@ -749,6 +759,9 @@ func (c *contractChain) flushPayments() error {
 	// The contract row shows the chain's state; a payment changes only the
 	// paid amount.
 	progress.State = c.status.State
+	if c.awaitingVerification() {
+		progress.State = store.ContractNeedsAttention
+	}
 	progress.Reason = progress.Steps[0].Detail
 	return c.record(progress)
 }
@@ -820,7 +833,7 @@ func (c *contractChain) upsertState() {
 		return
 	}
 	state := c.status.State
-	if c.status.Parked != nil {
+	if c.status.Parked != nil || c.awaitingVerification() {
 		state = store.ContractNeedsAttention
 	}
 	if err := workflow.UpsertTypedSearchAttributes(c.waitCtx, OrdoState.ValueSet(state)); err != nil {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -71,6 +73,9 @@ type chainTest struct {
 	t    *testing.T
 	env  *testsuite.TestWorkflowEnvironment
 	acts *activities.ContractActivities
+	// verify and tasks serve the signing verification.
+	verify *activities.VerificationActivities
+	tasks  *activities.TaskActivities
 
 	mu       sync.Mutex
 	progress []activities.Progress
@@ -80,9 +85,14 @@ type chainTest struct {
 func newChainTest(t *testing.T) *chainTest {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
-	ct := &chainTest{t: t, env: suite.NewTestWorkflowEnvironment(), acts: &activities.ContractActivities{}, calls: map[string]int{}}
+	ct := &chainTest{
+		t: t, env: suite.NewTestWorkflowEnvironment(), acts: &activities.ContractActivities{},
+		verify: &activities.VerificationActivities{}, tasks: &activities.TaskActivities{}, calls: map[string]int{},
+	}
 	ct.env.RegisterWorkflow(ContractToCash)
 	ct.env.RegisterActivity(ct.acts)
+	ct.env.RegisterActivity(ct.verify)
+	ct.env.RegisterActivity(ct.tasks)
 	return ct
 }
 
@@ -165,6 +175,11 @@ func (ct *chainTest) mockHappyPath() {
 		func(_ context.Context, in activities.CancelInput) error {
 			ct.count("cancel_" + string(in.Kind))
 			return nil
+		})
+	env.OnActivity(ct.verify.CheckSignedMarks, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SignedMarksCheck) (activities.SignedMarksResult, error) {
+			ct.count("check_signed_marks")
+			return activities.SignedMarksResult{Reps: []string{in.Rep}, DistinctReps: 3}, nil
 		})
 	env.OnActivity(a.RecordProgress, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, p activities.Progress) error {
@@ -540,13 +555,19 @@ func TestChainCancellation(t *testing.T) {
 		name string
 		// at is when the cancel signal arrives; production completes on
 		// the first poll 10 s after the production order.
-		at          time.Duration
-		payFirst    bool
-		wantCancels []string
-		wantRed     bool
-		wantRefund  bool
+		at       time.Duration
+		payFirst bool
+		// duringSalesOrder sends the cancel signal when the sales order
+		// activity starts, instead of at.
+		duringSalesOrder bool
+		wantCancels      []string
+		wantRed          bool
+		wantRefund       bool
 	}{
-		{name: "during sales order", at: 0, wantCancels: []string{"cancel_sales_order"}},
+		// The signing verification runs before the sales order, so a
+		// cancellation at once finds nothing to reverse.
+		{name: "before sales order", at: 0, wantCancels: nil},
+		{name: "during sales order", duringSalesOrder: true, wantCancels: []string{"cancel_sales_order"}},
 		{name: "waiting for production", at: 5 * time.Second,
 			wantCancels: []string{"cancel_production_order", "cancel_sales_order"}},
 		{name: "waiting for payment", at: 10 * 24 * time.Hour, wantRed: true,
@@ -560,7 +581,16 @@ func TestChainCancellation(t *testing.T) {
 			if tc.payFirst {
 				ct.pay(time.Hour, "A1", "316.2")
 			}
-			ct.signal(tc.at, SignalCancel, CancelSignal{Reason: "customer withdrew", RequestedBy: "sales"})
+			cancel := CancelSignal{Reason: "customer withdrew", RequestedBy: "sales"}
+			if tc.duringSalesOrder {
+				ct.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+					if info.ActivityType.Name == "EnsureSalesOrder" {
+						ct.env.SignalWorkflow(SignalCancel, cancel)
+					}
+				})
+			} else {
+				ct.signal(tc.at, SignalCancel, cancel)
+			}
 
 			status := ct.run(testInput())
 

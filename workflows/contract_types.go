@@ -152,6 +152,9 @@ type ChainStatus struct {
 	// InvoiceFailures counts invoice requests the service rejected after
 	// accepting them; each retry uses a new serial number.
 	InvoiceFailures int `json:"invoice_failures"`
+	// Verification is the outcome of the signing verification, nil in
+	// chains started before it existed.
+	Verification *SigningVerification `json:"verification,omitempty"`
 }
 
 // ChainDocuments are the outside documents a chain created.

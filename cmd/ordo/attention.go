@@ -58,7 +58,7 @@ func newAttentionCommand() *cobra.Command {
 	}
 	flags.register(cmd)
 	cmd.Flags().BoolVar(&all, "all", false, "include resolved items")
-	cmd.Flags().StringVar(&kind, "kind", "", "only this kind: chain_parked, unmatched_receipt, overpayment, refund_due or allocation_undeliverable")
+	cmd.Flags().StringVar(&kind, "kind", "", "only this kind: chain_parked, unmatched_receipt, overpayment, refund_due, allocation_undeliverable, signing_verification or verification_unchecked")
 	return cmd
 }
 

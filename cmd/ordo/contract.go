@@ -19,7 +19,8 @@ func newContractCommand() *cobra.Command {
 	flags.register(cmd)
 	cmd.AddCommand(newContractShowCommand(flags), newContractListCommand(flags),
 		newContractActionCommand(flags, "cancel", "Cancel a chain and reverse what it did in the ERP and e-invoice service"),
-		newContractActionCommand(flags, "resume", "Resume a chain parked for a person after fixing the cause"))
+		newContractActionCommand(flags, "resume", "Resume a chain parked for a person after fixing the cause"),
+		newContractVerifyCommand(flags))
 	return cmd
 }
 

@@ -15,7 +15,7 @@ func newRootCommand() *cobra.Command {
 	}
 	root.AddCommand(newDevCommand(), newServeCommand(), newImportCommand(), newContractCommand(),
 		newAttentionCommand(), newReceiptCommand(), newStatusCommand(), newBenchCommand(),
-		newTaskCommand(), newRenewalCommand(), newTicketCommand())
+		newTaskCommand(), newRenewalCommand(), newTicketCommand(), newApprovalCommand())
 	root.AddCommand(newCalendarCommand())
 	root.AddCommand(newRulesCommand())
 	return root

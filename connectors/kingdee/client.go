@@ -182,6 +182,7 @@ type Client struct {
 }
 
 var _ connectors.ERP = (*Client)(nil)
+var _ connectors.PriceLists = (*Client)(nil)
 
 // New builds a client. It does not log in, because the first call does.
 func New(cfg Config) (*Client, error) {

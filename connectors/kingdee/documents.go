@@ -20,6 +20,9 @@ const (
 	// FormReceiveBill is the receive bill (收款单) that writes off a
 	// receivable.
 	FormReceiveBill = "AR_RECEIVEBILL"
+	// FormPriceList is the sales price list (销售价目表) that an approved
+	// price change writes.
+	FormPriceList = "BD_SAL_PriceList"
 )
 
 // Document statuses (FDocumentStatus).
@@ -53,6 +56,7 @@ var formsByKind = map[connectors.DocumentKind]formInfo{
 	connectors.KindDelivery:        {FormDelivery, connectors.KindDelivery, "FBillNo", "FID"},
 	connectors.KindReceivable:      {FormReceivable, connectors.KindReceivable, "FBillNo", "FID"},
 	connectors.KindWriteOff:        {FormReceiveBill, connectors.KindWriteOff, "FBillNo", "FID"},
+	connectors.KindPriceList:       {FormPriceList, connectors.KindPriceList, "FNumber", "FID"},
 }
 
 // FormID returns the Kingdee form id that holds documents of kind.

@@ -126,6 +126,15 @@ func (c *Client) EnsureWriteOff(ctx context.Context, writeOff connectors.WriteOf
 	})
 }
 
+// EnsurePriceChange creates and audits a price list (销售价目表) holding
+// one customer's new unit price of one product. The list's number is the
+// change's Number, so a retried call finds the list an earlier call made.
+func (c *Client) EnsurePriceChange(ctx context.Context, change connectors.PriceChange) (connectors.Document, error) {
+	return c.ensure(ctx, connectors.KindPriceList, change.Number, func() (map[string]any, error) {
+		return c.priceListModel(change)
+	})
+}
+
 // CancelDocument reverses a document: it un-audits and deletes it, or
 // force-closes a production order that has started or completed. A missing
 // document counts as cancelled. A receivable that is written off cannot be

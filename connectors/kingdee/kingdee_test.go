@@ -847,3 +847,65 @@ func TestConfigValidation(t *testing.T) {
 		})
 	}
 }
+
+func TestEnsurePriceChangeOnce(t *testing.T) {
+	env := newEnv(t, envOptions{client: func(c *Config) { c.Timeout = 300 * time.Millisecond }})
+	ctx := context.Background()
+	mustCustomer(t, env.client, "C-7")
+	change := connectors.PriceChange{
+		Number: "PC-AP-1", ApprovalID: "AP-1", CustomerNumber: "C-7", ProductNumber: "P-1",
+		Currency: "CNY", UnitPrice: dec("480.50"), EffectiveFrom: testDate, Reason: "volume deal",
+	}
+
+	// The first Save's reply is lost after the simulator stored the list,
+	// as when a worker dies mid-call; the retry must find that list.
+	fault := simulators.FaultLostReply
+	env.armed.Store(&fault)
+	_, err := env.client.EnsurePriceChange(ctx, change)
+	if ce := connectorError(t, err); !ce.Retryable() {
+		t.Fatalf("lost reply gave %v, want a retryable error", err)
+	}
+	doc, err := env.client.EnsurePriceChange(ctx, change)
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if doc.Created || doc.Status != "C" || doc.Kind != connectors.KindPriceList || doc.FormID != FormPriceList || doc.Number != "PC-AP-1" {
+		t.Errorf("retry = %+v, want the audited price list the first call stored", doc)
+	}
+	again, err := env.client.EnsurePriceChange(ctx, change)
+	if err != nil {
+		t.Fatalf("third call: %v", err)
+	}
+	if again.ID != doc.ID {
+		t.Errorf("third call returned document %s, want %s", again.ID, doc.ID)
+	}
+	if n := env.ledgerKinds("PC-AP-1")["price_list"]; n != 1 {
+		t.Errorf("ledger has %d price lists PC-AP-1, want 1", n)
+	}
+}
+
+func TestEnsurePriceChangeValidation(t *testing.T) {
+	env := newEnv(t, envOptions{})
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		change connectors.PriceChange
+		field  string
+	}{
+		{"unknown customer", connectors.PriceChange{Number: "PC-V1", CustomerNumber: "C-NONE", ProductNumber: "P-1", Currency: "CNY", UnitPrice: dec("10"), EffectiveFrom: testDate}, "FCustomerId"},
+		{"zero price", connectors.PriceChange{Number: "PC-V2", CustomerNumber: "C-1", ProductNumber: "P-1", Currency: "CNY", UnitPrice: dec("0"), EffectiveFrom: testDate}, "FPrice"},
+		{"no product", connectors.PriceChange{Number: "PC-V3", CustomerNumber: "C-1", Currency: "CNY", UnitPrice: dec("10"), EffectiveFrom: testDate}, "FMaterialId"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := env.client.EnsurePriceChange(ctx, tc.change)
+			ce := connectorError(t, err)
+			if ce.Kind != connectors.KindValidation {
+				t.Fatalf("error %v has kind %s, want validation", err, ce.Kind)
+			}
+			if len(ce.Fields) == 0 || ce.Fields[0].Field != tc.field {
+				t.Errorf("error %v names fields %+v, want %s", err, ce.Fields, tc.field)
+			}
+		})
+	}
+}

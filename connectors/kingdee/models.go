@@ -172,6 +172,43 @@ func (c *Client) writeOffModel(writeOff connectors.WriteOff) (map[string]any, er
 	return model, nil
 }
 
+// priceListModel writes a price list limited to one customer, with one
+// line for the product at the approved tax-inclusive price.
+func (c *Client) priceListModel(change connectors.PriceChange) (map[string]any, error) {
+	operation := "Save " + FormPriceList
+	switch {
+	case change.CustomerNumber == "":
+		return nil, validationError(operation, "FCustomerId", "the customer number is empty")
+	case change.ProductNumber == "":
+		return nil, validationError(operation, "FMaterialId", "the product number is empty")
+	case !change.UnitPrice.IsPositive():
+		return nil, validationError(operation, "FPrice", fmt.Sprintf("the unit price %s is not positive", change.UnitPrice))
+	}
+	currency, err := c.currency(operation, change.Currency)
+	if err != nil {
+		return nil, err
+	}
+	model := map[string]any{
+		"FNumber":        change.Number,
+		"FName":          "ordo " + change.ApprovalID,
+		"FCreateOrgId":   ref(c.cfg.OrgNumber),
+		"FUseOrgId":      ref(c.cfg.OrgNumber),
+		"FCurrencyId":    ref(currency),
+		"FIsIncludedTax": true,
+		"FCustomerId":    ref(change.CustomerNumber),
+		"FEntity": []any{map[string]any{
+			"FMaterialId":    ref(change.ProductNumber),
+			"FPrice":         number(change.UnitPrice),
+			"FEffectiveDate": date(change.EffectiveFrom),
+		}},
+		"FDescription": change.Reason,
+	}
+	if change.ContractNo != "" {
+		model[c.cfg.ContractNoField] = change.ContractNo
+	}
+	return model, nil
+}
+
 // currency maps an ISO 4217 code to the Kingdee currency number.
 func (c *Client) currency(operation, iso string) (string, error) {
 	code, ok := c.cfg.Currencies[strings.ToUpper(strings.TrimSpace(iso))]

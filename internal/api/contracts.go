@@ -150,6 +150,15 @@ func (s *Server) resumeContract(w http.ResponseWriter, r *http.Request) {
 		writeBodyError(w, err)
 		return
 	}
+	// A chain held for a phone verification is released by the verifier,
+	// not by a resume, which it would ignore.
+	if held, err := s.heldForVerification(r.Context(), r.PathValue("no")); err != nil {
+		s.writeStoreError(w, err)
+		return
+	} else if held != nil {
+		writeError(w, http.StatusConflict, "conflict", held.Message)
+		return
+	}
 	s.signalContract(w, r, workflows.SignalResume, workflows.ResumeSignal{By: orDefault(req.By, "api"), Note: req.Reason})
 }
 

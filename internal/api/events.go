@@ -251,8 +251,15 @@ func (s *Server) recordSignedContract(ctx context.Context, event *ContractSigned
 			return err
 		}
 		created, err := store.InsertContract(ctx, tx, contract, plan)
-		if err != nil || created {
+		if err != nil {
 			return err
+		}
+		if created {
+			// The rep marked the contract signed when the CRM sent the event.
+			return store.RecordSignedMarks(ctx, tx, []store.SignedMark{{
+				ContractNo: contract.ContractNo, Customer: contract.CustomerNo, AccountName: contract.AccountName,
+				Rep: contract.SalesAgent, Source: store.SourceWebhook, MarkedAt: now,
+			}})
 		}
 		existing, err := findRecordedContract(ctx, tx, contract)
 		if err != nil {

@@ -21,11 +21,11 @@ import (
 // workflow stays running with its first task pending.
 const testRenewalTaskQueue = "api-test-renewals"
 
-// fixedRules returns one rules version: a 30-day notice and a one-year
+// renewalRules returns one rules version: a 30-day notice and a one-year
 // default term in Asia/Shanghai.
-type fixedRules struct{}
+type renewalRules struct{}
 
-func (fixedRules) Rules(context.Context, activities.RulesRequest) (activities.RulesVersion, error) {
+func (renewalRules) Rules(context.Context, activities.RulesRequest) (activities.RulesVersion, error) {
 	return activities.RulesVersion{Version: 5, Document: rules.Document{
 		Renewals: rules.Renewals{
 			NoticeBefore: rules.Duration(30 * 24 * time.Hour),
@@ -38,7 +38,7 @@ func (fixedRules) Rules(context.Context, activities.RulesRequest) (activities.Ru
 // withProcesses wires the renewal planner and the ticket starter to the
 // test server, on a task queue without a worker.
 func withProcesses(s *Server) {
-	s.Renewals = &renewals.Starter{Store: s.Store, Client: temporalClient, Rules: fixedRules{},
+	s.Renewals = &renewals.Starter{Store: s.Store, Client: temporalClient, Rules: renewalRules{},
 		TaskQueue: testRenewalTaskQueue, Logger: s.Logger, Now: func() time.Time { return testNow }}
 	s.Tickets = &tickets.Starter{Store: s.Store, Client: temporalClient, TaskQueue: testRenewalTaskQueue, Logger: s.Logger}
 }

@@ -97,6 +97,12 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/tasks", s.auth(s.listTasks))
 	mux.Handle("GET /api/v1/tasks/{id}", s.auth(s.showTask))
 	mux.Handle("POST /api/v1/tasks/{id}/complete", s.auth(s.completeTask))
+	mux.Handle("POST /api/v1/contracts/{no}/verify-phone", s.auth(s.verifyPhone))
+	mux.Handle("POST /api/v1/approvals", s.auth(s.requestApproval))
+	mux.Handle("GET /api/v1/approvals", s.auth(s.listApprovals))
+	mux.Handle("GET /api/v1/approvals/{id}", s.auth(s.showApproval))
+	mux.Handle("POST /api/v1/approvals/{id}/decide", s.auth(s.decideApproval))
+	mux.Handle("POST /api/v1/approvals/{id}/retry-erp", s.auth(s.retryApprovalERP))
 
 	mux.HandleFunc("POST /api/v1/events/contract-signed", s.contractSigned)
 	mux.HandleFunc("POST /api/v1/callbacks/erp/production", s.productionCallback)

@@ -340,8 +340,15 @@ func newWorkers(c client.Client, cfg *config.Config, deps *connectorSet, st *sto
 		ERP: deps.erp, EInvoice: deps.einvoice, Store: st, Logger: logger,
 		Invoicing: activities.InvoiceRules{Tax: cfg.Tax, Invoice: cfg.Invoice},
 	})
-	chains.RegisterActivity(&activities.RulesActivities{Store: st})
+	rulesActivities := &activities.RulesActivities{Store: st}
+	chains.RegisterActivity(rulesActivities)
 	chains.RegisterActivity(newTaskActivities(cfg, deps, st, logger))
+	chains.RegisterActivity(&activities.VerificationActivities{Store: st, Rules: rulesActivities})
+	chains.RegisterWorkflowWithOptions(workflows.Approval, workflow.RegisterOptions{Name: workflows.ApprovalName})
+	chains.RegisterActivity(&activities.ApprovalActivities{
+		Store: st, ERP: deps.erp, PriceLists: deps.erp, CNYRate: cfg.Invoice.RateFor, Logger: logger,
+		RenewalFrozen: store.IsRenewalApprovalFrozen,
+	})
 
 	reconciliation := worker.New(c, cfg.ReconciliationTaskQueue(), worker.Options{
 		MaxConcurrentActivityExecutionSize:     4,

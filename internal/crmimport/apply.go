@@ -355,6 +355,9 @@ func (a *applier) writeBatch(ctx context.Context, tx bun.Tx, batch []deal, plan 
 	for _, no := range inserted {
 		insertedSet[no] = true
 	}
+	if err := store.RecordSignedMarks(ctx, tx, signedMarks(plan.newContracts, insertedSet)); err != nil {
+		return err
+	}
 	for _, c := range plan.newContracts {
 		i := plan.rowOf[*c.OpportunityID]
 		if insertedSet[c.ContractNo] {
@@ -377,6 +380,10 @@ func (a *applier) writeBatch(ctx context.Context, tx bun.Tx, batch []deal, plan 
 			return err
 		}
 		if updated {
+			marks := signedMarks([]store.Contract{*d.contract}, map[string]bool{d.contract.ContractNo: true})
+			if err := store.ReplaceSignedMark(ctx, tx, marks[0]); err != nil {
+				return err
+			}
 			result.contracts.Updated++
 			plan.rowOutcome[i] = max(plan.rowOutcome[i], outcomeUpdated)
 			continue
@@ -403,6 +410,24 @@ func (a *applier) writeBatch(ctx context.Context, tx bun.Tx, batch []deal, plan 
 		plan.rowOutcome[i] = max(plan.rowOutcome[i], outcomeUpdated)
 	}
 	return nil
+}
+
+// signedMarks returns the "signed" marks of the inserted contracts. An
+// imported deal was marked signed on its close date, which the export
+// gives without a time of day, so the signing verification counts it only
+// against deals closed on the same day, never against live contracts.
+func signedMarks(contracts []store.Contract, inserted map[string]bool) []store.SignedMark {
+	marks := make([]store.SignedMark, 0, len(inserted))
+	for _, c := range contracts {
+		if !inserted[c.ContractNo] {
+			continue
+		}
+		marks = append(marks, store.SignedMark{
+			ContractNo: c.ContractNo, Customer: c.CustomerNo, AccountName: c.AccountName,
+			Rep: c.SalesAgent, Source: store.SourceCRMImport, MarkedAt: c.SignedOn,
+		})
+	}
+	return marks
 }
 
 // contractChange decides what happens to a Won deal whose contract is

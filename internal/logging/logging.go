@@ -43,6 +43,7 @@ const (
 	KeyHTTPMethod  = "method"
 	KeyHTTPPath    = "path"
 	KeyRuleVersion = "rule_version"
+	KeyApprovalID  = "approval_id"
 )
 
 // Options selects the output format and level of the root logger.

@@ -14,6 +14,9 @@ const (
 	FormDelivery        = "SAL_OUTSTOCK"
 	FormReceivable      = "AR_receivable"
 	FormReceiveBill     = "AR_RECEIVEBILL"
+	// FormPriceList is the sales price list (销售价目表). ordo writes one
+	// list per approved price change, limited to the customer it names.
+	FormPriceList = "BD_SAL_PriceList"
 )
 
 // Document statuses (FDocumentStatus).
@@ -147,6 +150,25 @@ var forms = map[string]*formSpec{
 		entryFields: []requirement{
 			{path: "FSRCBILLNO", field: "FSRCBILLNO"},
 			{path: "FREALRECAMOUNT", field: "FREALRECAMOUNT", positive: true},
+		},
+	},
+	// NOTE: the header and entry field keys of the price list follow the
+	// naming of the other forms and are unverified against a real
+	// Kingdee. Check them in the BOS designer before production use.
+	strings.ToLower(FormPriceList): {
+		id: FormPriceList, kind: connectors.KindPriceList,
+		numberField: "FNumber", idField: "FID", prefix: "XSJMB",
+		header: []requirement{
+			{path: "FName", field: "FName"},
+			{path: "FCreateOrgId.FNumber", field: "FCreateOrgId"},
+			{path: "FCurrencyId.FNumber", field: "FCurrencyId"},
+		},
+		customerField: requirement{path: "FCustomerId.FNumber", field: "FCustomerId"},
+		entry:         "FEntity",
+		entryFields: []requirement{
+			{path: "FMaterialId.FNumber", field: "FMaterialId"},
+			{path: "FPrice", field: "FPrice", positive: true},
+			{path: "FEffectiveDate", field: "FEffectiveDate"},
 		},
 	},
 }

@@ -448,11 +448,11 @@ func sumLines(lines []map[string]any, amountOf func(map[string]any) (decimal.Dec
 }
 
 // ledgerContractNo is the contract number recorded in the ledger. A
-// customer belongs to no single contract, so its entry carries the customer
-// number instead, and the ledger's duplicate count still finds a customer
-// created twice.
+// customer, or a price list written without a contract, belongs to no
+// single contract, so its entry carries the document's own number instead,
+// and the ledger's duplicate count still finds one created twice.
 func ledgerContractNo(spec *formSpec, doc *document) string {
-	if doc.ContractNo == "" && spec.id == FormCustomer {
+	if doc.ContractNo == "" && (spec.id == FormCustomer || spec.id == FormPriceList) {
 		return doc.Number
 	}
 	return doc.ContractNo
@@ -471,6 +471,12 @@ func ledgerDetail(spec *formSpec, doc *document, model map[string]any) string {
 	}
 	if spec.id == FormCustomer {
 		detail["name"] = stringAt(model, "FName")
+	}
+	if spec.id == FormPriceList {
+		if lines := entriesAt(model, "FEntity"); len(lines) > 0 {
+			detail["material"] = stringAt(lines[0], "FMaterialId.FNumber")
+			detail["price"] = stringAt(lines[0], "FPrice")
+		}
 	}
 	encoded, _ := json.Marshal(detail)
 	return string(encoded)

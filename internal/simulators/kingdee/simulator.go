@@ -6,7 +6,8 @@
 // Save, BatchSave, Draft, Submit, Audit, UnAudit, Delete, View,
 // ExecuteBillQuery and ExcuteOperation (ForceClose of production orders).
 // It implements the forms the contract-to-cash chain uses: BD_Customer,
-// SAL_SaleOrder, PRD_MO, SAL_OUTSTOCK, AR_receivable and AR_RECEIVEBILL.
+// SAL_SaleOrder, PRD_MO, SAL_OUTSTOCK, AR_receivable and AR_RECEIVEBILL,
+// and BD_SAL_PriceList, the price list that approved price changes write.
 // Error messages are Chinese, as Kingdee sends them to a client logged in
 // with lcid 2052.
 //
