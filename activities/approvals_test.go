@@ -109,14 +109,18 @@ func TestRecordApprovalTwice(t *testing.T) {
 func TestCheckRenewalFreeze(t *testing.T) {
 	s := storetest.Open(t, "sqlite")
 	ctx := context.Background()
+	ticket := &store.Ticket{ID: "T-9", Customer: "Cancity", CustomerNo: "C-CANCITY", Title: "export to XLSX", From: "Anna Snelling", State: "open", CreatedAt: time.Now().UTC()}
+	if _, err := s.DB.NewInsert().Model(ticket).Exec(ctx); err != nil {
+		t.Fatalf("insert ticket: %v", err)
+	}
 	freeze := &store.CustomerFreeze{Customer: "Cancity", Reason: "feature request unanswered", TicketID: "T-9", FrozenAt: time.Now().UTC()}
-	if _, err := s.DB.NewInsert().Model(freeze).Exec(ctx); err != nil {
+	if _, err := store.FreezeRenewalApproval(ctx, s.DB, freeze); err != nil {
 		t.Fatalf("insert freeze: %v", err)
 	}
 	acts := &ApprovalActivities{Store: s}
 	result, err := acts.CheckRenewalFreeze(ctx, FreezeCheck{ApprovalID: "AP-1", Customer: "Cancity"})
-	if err != nil || !result.Frozen || !strings.Contains(result.Reason, "ticket T-9") {
-		t.Errorf("frozen customer = %+v, %v; want frozen naming the ticket", result, err)
+	if err != nil || !result.Frozen || !strings.Contains(result.Reason, "unanswered") {
+		t.Errorf("frozen customer = %+v, %v; want frozen with the reason", result, err)
 	}
 	result, err = acts.CheckRenewalFreeze(ctx, FreezeCheck{ApprovalID: "AP-2", Customer: "Betasoloin"})
 	if err != nil || result.Frozen {

@@ -59,8 +59,8 @@ type SignedMarksResult struct {
 // CheckSignedMarks counts the different reps who marked the contract's
 // customer signed less than the rules' window before or after this
 // contract's own mark. The window is measured between the marks' times,
-// never against the clock, so imported deals, marked at their close
-// dates, are compared with each other and never with live contracts.
+// never against the clock. Imported deals never hold: their marks carry
+// 2017 close dates and stand for history the CRM recorded as won.
 //
 // It reads the newest rules: the chain fixes no rules version of its own,
 // and this result, recorded in the history, keeps the verifier it names.
@@ -90,6 +90,13 @@ func (a *VerificationActivities) CheckSignedMarks(ctx context.Context, in Signed
 	result.MarkedAt = a.now()
 	mark, err := store.SignedMarkOf(ctx, a.Store.DB, in.ContractNo)
 	switch {
+	case err == nil && mark.Source == store.SourceCRMImport:
+		// A deal the CRM export already lists as won is history the
+		// company accepted, not a live report a rep could fake, so the
+		// import never holds a chain. Its mark still counts against live
+		// contracts of the same customer.
+		result.MarkedAt = mark.MarkedAt.UTC()
+		return result, nil
 	case err == nil:
 		result.MarkedAt = mark.MarkedAt.UTC()
 	case !errors.Is(err, store.ErrNotFound):
