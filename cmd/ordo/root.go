@@ -18,5 +18,6 @@ func newRootCommand() *cobra.Command {
 		newTaskCommand(), newRenewalCommand(), newTicketCommand(), newApprovalCommand())
 	root.AddCommand(newCalendarCommand())
 	root.AddCommand(newRulesCommand())
+	root.AddCommand(newMetricsCommand(), newCustomerCommand())
 	return root
 }

@@ -95,6 +95,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/rules/versions", s.auth(s.listRuleVersions))
 	mux.Handle("GET /api/v1/rules/versions/{n}", s.auth(s.showRulesVersion))
 	mux.Handle("GET /api/v1/tasks", s.auth(s.listTasks))
+	mux.Handle("GET /api/v1/metrics/process-health", s.auth(s.processHealth))
+	mux.Handle("POST /api/v1/customers/{name}/interactions", s.auth(s.recordInteraction))
 	mux.Handle("GET /api/v1/tasks/{id}", s.auth(s.showTask))
 	mux.Handle("POST /api/v1/tasks/{id}/complete", s.auth(s.completeTask))
 	mux.Handle("POST /api/v1/contracts/{no}/verify-phone", s.auth(s.verifyPhone))
