@@ -64,7 +64,7 @@ platform would run for the same webhook: verify, record, call the ERP.`,
 				if result.FirstError != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "  first failure: %v\n", result.FirstError)
 				}
-				inERP, err := waitNoneSigned(ctx, baseURL, 5*time.Minute)
+				inERP, err := waitNoneSigned(ctx, baseURL, 15*time.Minute)
 				if err != nil {
 					return err
 				}
@@ -72,6 +72,11 @@ platform would run for the same webhook: verify, record, call the ERP.`,
 				fmt.Fprintf(table, "%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\n", n, result.Requests-result.Failures, result.Failures,
 					result.PerSecond(), ms(result.Percentile(50)), ms(result.Percentile(99)), allIn.Seconds(),
 					float64(len(result.ContractNos))/allIn.Seconds())
+				// Print each level as it finishes, so a long run shows its
+				// figures before it ends.
+				if err := table.Flush(); err != nil {
+					return err
+				}
 			}
 			return table.Flush()
 		},
