@@ -492,15 +492,16 @@ func leadTaskKinds() []string {
 func (l *leadSLA) subject() string { return "lead:" + l.status.LeadID }
 
 // taskKey identifies one reminder or alert: the workflow, the clock kind
-// and purpose, and the deadline, which differs for every clock. A retried,
-// replayed or restarted workflow sends the same key, so the task and its
-// notification exist once.
+// and purpose, the clock's number and its deadline. A retried, replayed or
+// restarted workflow sends the same key, so the task and its notification
+// exist once. The number keeps two clocks with the same deadline apart,
+// e.g. after a reassignment that restarts the clock at its old start.
 func (l *leadSLA) taskKey(purpose string) string {
 	deadline := ""
 	if l.status.Deadline != nil {
 		deadline = l.status.Deadline.UTC().Format(time.RFC3339)
 	}
-	return fmt.Sprintf("%s/%s-%s/%s", workflow.GetInfo(l.rootCtx).WorkflowExecution.ID, l.status.Kind, purpose, deadline)
+	return fmt.Sprintf("%s/%s-%s/%d/%s", workflow.GetInfo(l.rootCtx).WorkflowExecution.ID, l.status.Kind, purpose, l.status.Clocks, deadline)
 }
 
 func (l *leadSLA) taskParams() map[string]string {

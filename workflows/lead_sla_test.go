@@ -299,7 +299,7 @@ func TestLeadContactedAfterReminder(t *testing.T) {
 	if reminder.Email != "anna.snelling@example.com" || reminder.Template != "lead_reminder" {
 		t.Errorf("reminder to %q with template %q, expected anna.snelling@example.com and lead_reminder", reminder.Email, reminder.Template)
 	}
-	wantKey := "default-test-workflow-id/first_contact-reminder/2026-12-09T09:00:00Z"
+	wantKey := "default-test-workflow-id/first_contact-reminder/1/2026-12-09T09:00:00Z"
 	if reminder.Key != wantKey {
 		t.Errorf("reminder key %q, expected %q", reminder.Key, wantKey)
 	}

@@ -14,6 +14,6 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: false,
 	}
 	root.AddCommand(newDevCommand(), newServeCommand(), newImportCommand(), newContractCommand(),
-		newAttentionCommand(), newReceiptCommand(), newStatusCommand(), newBenchCommand())
+		newAttentionCommand(), newReceiptCommand(), newStatusCommand(), newBenchCommand(), newLeadCommand())
 	return root
 }

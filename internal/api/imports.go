@@ -27,8 +27,11 @@ type ImportEvent struct {
 	Progress *crmimport.Progress `json:"progress,omitempty"`
 	Summary  *crmimport.Summary  `json:"summary,omitempty"`
 	// Started counts chains started after the import, in the final event.
-	Started int          `json:"workflows_started,omitempty"`
-	Error   *errorDetail `json:"error,omitempty"`
+	Started int `json:"workflows_started,omitempty"`
+	// LeadsStarted counts lead SLA workflows started after the import, in
+	// the final event.
+	LeadsStarted int          `json:"lead_workflows_started,omitempty"`
+	Error        *errorDetail `json:"error,omitempty"`
 }
 
 // PhaseStartChains is the progress phase after the import proper, while
@@ -109,7 +112,29 @@ func (s *Server) importCRM(w http.ResponseWriter, r *http.Request) {
 	} else if s.Contracts != nil {
 		s.Contracts.Kick()
 	}
-	stream.send(ImportEvent{Type: "summary", Summary: summary, Started: started})
+	leadsStarted := s.startImportedLeads(ctx, stream, summary.Leads.Created)
+	stream.send(ImportEvent{Type: "summary", Summary: summary, Started: started, LeadsStarted: leadsStarted})
+}
+
+// startImportedLeads starts the SLA workflows of the created leads, when
+// there are any, and returns how many it started. The lead starter's
+// background pass retries a failure and tells running workflows about the
+// leads the import reassigned or closed.
+func (s *Server) startImportedLeads(ctx context.Context, stream *eventStream, created int) int {
+	if s.LeadStarter == nil {
+		return 0
+	}
+	defer s.LeadStarter.Kick()
+	if created == 0 {
+		return 0
+	}
+	started, err := s.LeadStarter.StartPendingWithProgress(ctx, func(n int) {
+		stream.send(ImportEvent{Type: "progress", Progress: &crmimport.Progress{Phase: PhaseStartLeads, Done: n, Total: max(created, n)}})
+	})
+	if err != nil {
+		s.Logger.WithError(err).Warn("starting lead workflows after the import failed; the lead starter retries")
+	}
+	return started
 }
 
 // uploadError is a rejected upload, answered before the stream starts.

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordo-project/ordo/internal/config"
+	"github.com/ordo-project/ordo/internal/leads"
 	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/store"
 )
@@ -40,6 +41,10 @@ type Server struct {
 	WebhookSecret []byte
 	// Contracts starts chains for newly recorded contracts.
 	Contracts ContractStarter
+	// Leads serves the lead operations; LeadStarter starts the SLA
+	// workflows of imported leads.
+	Leads       *leads.Service
+	LeadStarter LeadStarter
 	// Extra routes, for example the simulator ledger under ordo dev.
 	Extra map[string]http.Handler
 	// Now is the clock, replaceable in tests.
@@ -72,6 +77,11 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/bank-lines/{id}/assign", s.auth(s.assignBankLine))
 	mux.Handle("POST /api/v1/imports/crm", s.auth(s.importCRM))
 	mux.Handle("GET /api/v1/imports/{id}", s.auth(s.showImport))
+	mux.Handle("GET /api/v1/leads", s.auth(s.listLeads))
+	mux.Handle("POST /api/v1/leads", s.auth(s.createLead))
+	mux.Handle("GET /api/v1/leads/{id}", s.auth(s.showLead))
+	mux.Handle("POST /api/v1/leads/{id}/contact", s.auth(s.contactLead))
+	mux.Handle("POST /api/v1/leads/{id}/reassign", s.auth(s.reassignLead))
 
 	mux.HandleFunc("POST /api/v1/events/contract-signed", s.contractSigned)
 	mux.HandleFunc("POST /api/v1/callbacks/erp/production", s.productionCallback)

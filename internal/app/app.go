@@ -30,6 +30,7 @@ import (
 	"github.com/ordo-project/ordo/internal/chains"
 	"github.com/ordo-project/ordo/internal/config"
 	"github.com/ordo-project/ordo/internal/devserver"
+	"github.com/ordo-project/ordo/internal/leads"
 	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/store"
 	"github.com/ordo-project/ordo/workflows"
@@ -129,6 +130,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	stack.push("Temporal client", func() error { temporalClient.Close(); return nil })
 
 	starter := &chains.Starter{Store: st, Client: temporalClient, Config: cfg, Logger: logger}
+	leadStarter := &leads.Starter{Store: st, Client: temporalClient, Config: cfg, Logger: logger}
 
 	if opts.RunWorker {
 		deps, err := buildConnectors(cfg, logger)
@@ -148,6 +150,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 		done := make(chan struct{})
 		go func() { defer close(done); starter.Run(starterCtx, 5*time.Second) }()
 		stack.push("chain starter", func() error { stopStarter(); <-done; return nil })
+		leadsDone := make(chan struct{})
+		go func() { defer close(leadsDone); leadStarter.Run(starterCtx, 5*time.Second) }()
+		stack.push("lead starter", func() error { stopStarter(); <-leadsDone; return nil })
 	}
 
 	if !opts.RunAPI {
@@ -164,6 +169,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	server := &api.Server{
 		Store: st, Temporal: temporalClient, Config: cfg, Logger: logger,
 		Token: token, WebhookSecret: []byte(secret), Contracts: starter,
+		LeadStarter: leadStarter, Leads: &leads.Service{Store: st, Client: temporalClient, Starter: leadStarter, Logger: logger},
 		Extra: map[string]http.Handler{},
 	}
 	if sims != nil {
@@ -313,6 +319,8 @@ func newWorkers(c client.Client, cfg *config.Config, deps *connectorSet, st *sto
 		ERP: deps.erp, EInvoice: deps.einvoice, Store: st, Logger: logger,
 		Invoicing: activities.InvoiceRules{Tax: cfg.Tax, Invoice: cfg.Invoice},
 	})
+	chains.RegisterWorkflowWithOptions(workflows.LeadSLA, workflow.RegisterOptions{Name: workflows.LeadSLAName})
+	chains.RegisterActivity(&activities.LeadActivities{Store: st})
 
 	reconciliation := worker.New(c, cfg.ReconciliationTaskQueue(), worker.Options{
 		MaxConcurrentActivityExecutionSize:     4,

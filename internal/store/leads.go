@@ -239,16 +239,18 @@ func (s *Store) UnstartedLeads(ctx context.Context, limit int) ([]Lead, error) {
 	return leads, nil
 }
 
-// LeadStart is a lead workflow that was started, with the rep it was
-// started for.
+// LeadStart is a lead workflow that was started, with the rep and the
+// supervisor it was started for.
 type LeadStart struct {
 	ID         string
 	WorkflowID string
 	Rep        string
+	Supervisor string
 }
 
 // MarkLeadWorkflowsStarted records that the workflows of the given leads
-// run. A lead marked already keeps its first mark.
+// run, and the supervisor of a lead that had none recorded. A lead marked
+// already keeps its first mark.
 func (s *Store) MarkLeadWorkflowsStarted(ctx context.Context, starts []LeadStart, at time.Time) error {
 	at = at.UTC()
 	for start := 0; start < len(starts); start += batchSize {
@@ -259,6 +261,7 @@ func (s *Store) MarkLeadWorkflowsStarted(ctx context.Context, starts []LeadStart
 					Set("workflow_id = ?", ls.WorkflowID).
 					Set("workflow_started_at = ?", at).
 					Set("workflow_rep = ?", ls.Rep).
+					Set("supervisor = CASE WHEN supervisor = '' THEN ? ELSE supervisor END", ls.Supervisor).
 					Where("opportunity_id = ?", ls.ID).
 					Where("workflow_started_at IS NULL").
 					Exec(ctx)
