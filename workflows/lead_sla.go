@@ -276,16 +276,28 @@ func (l *leadSLA) hasEvent() bool { return len(l.events) > 0 }
 
 // sleepUntil waits until at on a timer of the workflow clock, or until an
 // event arrives. It reports whether at was reached with no event waiting.
+// The timer is cancelled when an event ends the wait, unlike the one of
+// workflow.AwaitWithTimeout, so a stale timer never wakes the workflow.
 func (l *leadSLA) sleepUntil(at time.Time) (bool, error) {
 	remaining := at.Sub(workflow.Now(l.rootCtx))
 	if remaining <= 0 {
 		return true, nil
 	}
-	eventArrived, err := workflow.AwaitWithTimeout(l.rootCtx, remaining, l.hasEvent)
-	if err != nil {
+	timerCtx, cancelTimer := workflow.WithCancel(l.rootCtx)
+	timer := workflow.NewTimer(timerCtx, remaining)
+	if err := workflow.Await(l.rootCtx, func() bool { return timer.IsReady() || l.hasEvent() }); err != nil {
+		cancelTimer()
 		return false, err
 	}
-	return !eventArrived, nil
+	if l.hasEvent() {
+		cancelTimer()
+		return false, nil
+	}
+	// The timer fails only when the workflow is cancelled.
+	if err := timer.Get(l.rootCtx, nil); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // handle applies one event and reports whether the workflow is done.

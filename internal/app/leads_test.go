@@ -203,28 +203,37 @@ func waitForClosingSignal(t testing.TB, c client.Client, leadID string, timeout 
 // with rules and task doubles, apart from the stack's own worker.
 const leadTestQueue = "ordo-lead-sla-test"
 
-// Timing of the rules double: a first contact within 40 seconds with a
-// reminder 20 seconds before, in calendar hours.
+// Timing of the rules double in TestLeadSLAExactlyOnceAcrossRestart: a
+// first contact within 40 seconds with a reminder 20 seconds before.
 const (
 	testLeadWithin       = 40 * time.Second
 	testLeadRemindBefore = 20 * time.Second
 )
 
 // rulesDouble stands in for RulesActivities: version 1 of a rules
-// document with short lead deadlines, computed in calendar hours.
-type rulesDouble struct{}
+// document whose lead deadlines are short, computed in calendar hours. A
+// zero followUp sets no follow-up deadline.
+type rulesDouble struct {
+	within, remindBefore, followUp time.Duration
+}
 
-func (*rulesDouble) Rules(_ context.Context, in activities.RulesRequest) (activities.RulesVersion, error) {
+func (d *rulesDouble) Rules(_ context.Context, in activities.RulesRequest) (activities.RulesVersion, error) {
 	if in.Version != 0 && in.Version != 1 {
 		return activities.RulesVersion{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("rules version %d does not exist", in.Version), activities.ErrTypeNotFound, nil)
 	}
+	leadRules := rules.Leads{FirstContact: rules.Deadline{
+		Within: rules.Duration(d.within), Hours: rules.CalendarHours, RemindBefore: rules.Duration(d.remindBefore),
+		ReminderTemplate: "lead_reminder", EscalationTemplate: "lead_alert",
+	}}
+	if d.followUp > 0 {
+		leadRules.FollowUp = rules.Deadline{
+			Within: rules.Duration(d.followUp), Hours: rules.CalendarHours,
+			ReminderTemplate: "follow_up_reminder", EscalationTemplate: "follow_up_alert",
+		}
+	}
 	return activities.RulesVersion{Version: 1, Document: rules.Document{
-		Leads: rules.Leads{FirstContact: rules.Deadline{
-			Within: rules.Duration(testLeadWithin), Hours: rules.CalendarHours, RemindBefore: rules.Duration(testLeadRemindBefore),
-			ReminderTemplate: "lead_reminder", EscalationTemplate: "lead_alert",
-		}},
-		People: rules.People{EmailDomain: "example.com"},
+		Leads: leadRules, People: rules.People{EmailDomain: "example.com"},
 	}}, nil
 }
 
@@ -270,11 +279,11 @@ func (d *tasksDouble) byKind(kind string) map[string][]activities.TaskRequest {
 
 // startLeadWorker starts a worker on leadTestQueue with LeadSLA, the
 // doubles and the real LeadActivities on st.
-func startLeadWorker(t testing.TB, c client.Client, st *store.Store, tasks *tasksDouble) worker.Worker {
+func startLeadWorker(t testing.TB, c client.Client, st *store.Store, rulesDouble *rulesDouble, tasks *tasksDouble) worker.Worker {
 	t.Helper()
 	w := worker.New(c, leadTestQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.LeadSLA, workflow.RegisterOptions{Name: workflows.LeadSLAName})
-	w.RegisterActivity(&rulesDouble{})
+	w.RegisterActivity(rulesDouble)
 	w.RegisterActivity(tasks)
 	w.RegisterActivity(&activities.LeadActivities{Store: st})
 	if err := w.Start(); err != nil {
@@ -309,25 +318,16 @@ func TestLeadSLAExactlyOnceAcrossRestart(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, stackOptions{LocalActivities: true})
 	st := openStackStore(t, s)
-	ctx := context.Background()
 	ids := []string{"LSLA0001", "LSLA0002", "LSLA0003"}
 	seedLeads(t, st, ids)
 
 	tasks := newTasksDouble()
+	rulesDouble := &rulesDouble{within: testLeadWithin, remindBefore: testLeadRemindBefore}
 	c := s.TemporalClient()
-	w := startLeadWorker(t, c, st, tasks)
+	w := startLeadWorker(t, c, st, rulesDouble, tasks)
 	started := time.Now()
 	for _, id := range ids {
-		lead, err := st.GetLead(ctx, id)
-		if err != nil {
-			t.Fatalf("read lead %s: %v", id, err)
-		}
-		in := leads.BuildInput(lead, "Dustin Brinkmann", s.Config)
-		_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: numbering.LeadWorkflowID(id), TaskQueue: leadTestQueue},
-			workflows.LeadSLAName, in)
-		if err != nil {
-			t.Fatalf("start the workflow of lead %s: %v", id, err)
-		}
+		startTestLeadWorkflow(t, s, c, st, id)
 	}
 
 	waitForTasks(t, tasks, activities.TaskLeadReminder, len(ids), testLeadWithin)
@@ -340,7 +340,7 @@ func TestLeadSLAExactlyOnceAcrossRestart(t *testing.T) {
 
 	s.Start()
 	c = s.TemporalClient()
-	w = startLeadWorker(t, c, st, tasks)
+	w = startLeadWorker(t, c, st, rulesDouble, tasks)
 	defer w.Stop()
 	waitForTasks(t, tasks, activities.TaskLeadAlert, len(ids), resumeTimeout)
 
@@ -360,16 +360,37 @@ func TestLeadSLAExactlyOnceAcrossRestart(t *testing.T) {
 	}
 }
 
+// startTestLeadWorkflow starts the workflow of a stored lead on
+// leadTestQueue, with the input the lead starter would give it.
+func startTestLeadWorkflow(t testing.TB, s *stack, c client.Client, st *store.Store, id string) {
+	t.Helper()
+	ctx := context.Background()
+	lead, err := st.GetLead(ctx, id)
+	if err != nil {
+		t.Fatalf("read lead %s: %v", id, err)
+	}
+	in := leads.BuildInput(lead, "Dustin Brinkmann", s.Config)
+	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: numbering.LeadWorkflowID(id), TaskQueue: leadTestQueue},
+		workflows.LeadSLAName, in)
+	if err != nil {
+		t.Fatalf("start the workflow of lead %s: %v", id, err)
+	}
+}
+
 // seedLeads stores open leads of Anna Snelling, whose supervisor is
 // Dustin Brinkmann, marked as started so the stack's own lead starter
-// leaves them to the test.
+// leaves them to the test. It also stores Moses Frase, under Cara Losch,
+// to reassign leads to.
 func seedLeads(t testing.TB, st *store.Store, ids []string) {
 	t.Helper()
 	ctx := context.Background()
 	now := store.Now()
-	agent := store.SalesAgent{Name: "Anna Snelling", Manager: "Dustin Brinkmann", ContentHash: "h", CreatedAt: now, UpdatedAt: now}
-	if err := store.UpsertSalesAgents(ctx, st.DB, []store.SalesAgent{agent}); err != nil {
-		t.Fatalf("insert sales agent: %v", err)
+	agents := []store.SalesAgent{
+		{Name: "Anna Snelling", Manager: "Dustin Brinkmann", ContentHash: "h", CreatedAt: now, UpdatedAt: now},
+		{Name: "Moses Frase", Manager: "Cara Losch", ContentHash: "h", CreatedAt: now, UpdatedAt: now},
+	}
+	if err := store.UpsertSalesAgents(ctx, st.DB, agents); err != nil {
+		t.Fatalf("insert sales agents: %v", err)
 	}
 	var starts []store.LeadStart
 	for _, id := range ids {
@@ -536,4 +557,76 @@ func exportUpload(t testing.TB, dir string) (*bytes.Buffer, string) {
 		t.Fatalf("close the multipart body: %v", err)
 	}
 	return &body, form.FormDataContentType()
+}
+
+// writeLeadHistories runs two lead SLA scenarios through the API on a
+// stack, with the test worker of TestLeadSLAExactlyOnceAcrossRestart, and
+// writes their histories:
+//
+//   - lead_sla_overdue_contacted.json: reminded, alerted, contacted,
+//     overdue on the follow-up, closed by a CRM import.
+//   - lead_sla_reassigned.json: reminded, reassigned to another rep,
+//     reminded again, contacted by them, closed by a CRM import.
+func writeLeadHistories(t *testing.T) {
+	s := startStack(t, stackOptions{LocalActivities: true})
+	st := openStackStore(t, s)
+	c := s.TemporalClient()
+	ctx := context.Background()
+	overdue, reassigned := "LHIST001", "LHIST002"
+	seedLeads(t, st, []string{overdue, reassigned})
+	w := startLeadWorker(t, c, st, &rulesDouble{within: 6 * time.Second, remindBefore: 3 * time.Second, followUp: 4 * time.Second}, newTasksDouble())
+	defer w.Stop()
+	startTestLeadWorkflow(t, s, c, st, overdue)
+	startTestLeadWorkflow(t, s, c, st, reassigned)
+
+	waitForLeadClock(t, st, reassigned, store.LeadSLAFirstContact, store.SLAReminded, "Anna Snelling")
+	if err := s.API.Post(ctx, "/api/v1/leads/"+reassigned+"/reassign", api.LeadReassignRequest{To: "Moses Frase", By: "Dustin Brinkmann"}, nil); err != nil {
+		t.Fatalf("reassign lead %s: %v", reassigned, err)
+	}
+	waitForLeadClock(t, st, reassigned, store.LeadSLAFirstContact, store.SLAReminded, "Moses Frase")
+	waitForLeadClock(t, st, overdue, store.LeadSLAFirstContact, store.SLAOverdue, "Anna Snelling")
+	for _, id := range []string{overdue, reassigned} {
+		if err := s.API.Post(ctx, "/api/v1/leads/"+id+"/contact", api.LeadContactRequest{By: "history capture", Channel: "phone"}, nil); err != nil {
+			t.Fatalf("contact lead %s: %v", id, err)
+		}
+	}
+	waitForLeadClock(t, st, overdue, store.LeadSLAFollowUp, store.SLAOverdue, "Anna Snelling")
+
+	// The stack's lead starter tells both workflows that the CRM closed
+	// their leads.
+	if _, err := store.CloseLeads(ctx, st.DB, []string{overdue, reassigned}, store.Now()); err != nil {
+		t.Fatalf("close the leads: %v", err)
+	}
+	for name, id := range map[string]string{"lead_sla_overdue_contacted.json": overdue, "lead_sla_reassigned.json": reassigned} {
+		run := c.GetWorkflow(ctx, numbering.LeadWorkflowID(id), "")
+		waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		var status workflows.LeadSLAStatus
+		err := run.Get(waitCtx, &status)
+		cancel()
+		if err != nil || status.State != store.SLAClosed {
+			t.Fatalf("workflow of lead %s ended with %+v, %v; expected closed", id, status, err)
+		}
+		writeHistory(t, s, c, numbering.LeadWorkflowID(id), "", name)
+	}
+}
+
+// waitForLeadClock waits until the stored SLA clock of a lead is of kind,
+// in state and runs for rep.
+func waitForLeadClock(t testing.TB, st *store.Store, leadID, kind, state, rep string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		lead, err := st.GetLead(context.Background(), leadID)
+		if err != nil {
+			t.Fatalf("read lead %s: %v", leadID, err)
+		}
+		if lead.SLAKind == kind && lead.SLAState == state && lead.SLARep == rep {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lead %s has SLA %s/%s for %s after 30s, expected %s/%s for %s",
+				leadID, lead.SLAKind, lead.SLAState, lead.SLARep, kind, state, rep)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
