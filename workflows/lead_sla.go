@@ -192,21 +192,55 @@ func (l *leadSLA) run(ctx workflow.Context) (LeadSLAStatus, error) {
 	}
 }
 
-// loadRules reads the rules version the workflow applies. Without rules
-// no deadline can be computed, so it retries until the rules are readable.
+// loadRules reads the rules version the workflow applies.
 func (l *leadSLA) loadRules() error {
 	var version activities.RulesVersion
-	ctx := workflow.WithLocalActivityOptions(l.actCtx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
-	err := workflow.ExecuteLocalActivity(ctx, leadRules.Rules, activities.RulesRequest{Version: l.status.RulesVersion}).Get(ctx, &version)
+	err := l.callRules("read rules version", leadRules.Rules, activities.RulesRequest{Version: l.status.RulesVersion}, &version)
 	if err != nil {
 		return fmt.Errorf("read rules version %d for lead %s: %w", l.status.RulesVersion, l.in.LeadID, err)
 	}
 	l.rules = version.Document
 	l.status.RulesVersion = version.Version
 	return nil
+}
+
+// Pauses between two series of attempts of a rules activity: the first,
+// doubled after each failed series up to the maximum.
+const (
+	rulesRetryPause    = time.Minute
+	rulesRetryPauseMax = 10 * time.Minute
+)
+
+// callRules runs a rules activity as a local activity until it succeeds.
+// Without rules no deadline can be computed, so a retryable failure, such
+// as an unreachable database, delays the clock instead of failing the
+// workflow. A series of attempts stays within one workflow task (eight
+// seconds); after a failed series the workflow waits on a timer, which
+// costs the server nothing while thousands of leads wait. A non-retryable
+// failure, such as a rules version that does not exist, is returned.
+func (l *leadSLA) callRules(what string, fn, input, result any) error {
+	ctx := workflow.WithLocalActivityOptions(l.actCtx, workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: 8 * time.Second,
+		StartToCloseTimeout:    5 * time.Second,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2},
+	})
+	pause := rulesRetryPause
+	for {
+		err := workflow.ExecuteLocalActivity(ctx, fn, input).Get(ctx, result)
+		if err == nil {
+			return nil
+		}
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.NonRetryable() {
+			return err
+		}
+		l.status.LastError = fmt.Sprintf("%s: %s; retrying in %s", what, rootMessage(err), pause)
+		l.logger.Warn("Rules activity failed; retrying after a pause", "Activity", what, "Pause", pause, "Error", err)
+		if err := workflow.Sleep(l.rootCtx, pause); err != nil {
+			return err
+		}
+		pause = min(2*pause, rulesRetryPauseMax)
+	}
 }
 
 // loop starts the first clock of a new workflow, then handles events until
@@ -360,12 +394,8 @@ func (l *leadSLA) startClock(start time.Time) error {
 // activity, which knows the working calendar of the rules version.
 func (l *leadSLA) deadline(start time.Time, within rules.Duration, hours rules.Hours) (time.Time, error) {
 	var result activities.DeadlineResult
-	ctx := workflow.WithLocalActivityOptions(l.actCtx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
 	request := activities.DeadlineRequest{Start: start, Within: within, Hours: hours, RulesVersion: l.status.RulesVersion}
-	if err := workflow.ExecuteLocalActivity(ctx, leadRules.Deadline, request).Get(ctx, &result); err != nil {
+	if err := l.callRules("compute a deadline", leadRules.Deadline, request, &result); err != nil {
 		return time.Time{}, fmt.Errorf("compute the %s deadline of lead %s: %w", l.status.Kind, l.in.LeadID, err)
 	}
 	return result.Deadline, nil

@@ -73,6 +73,11 @@ type leadTest struct {
 	version    int
 	deadlineFn func(activities.DeadlineRequest) time.Time
 
+	// rulesErr, when set, is the answer of Rules until the workflow clock
+	// reaches rulesUntil.
+	rulesErr   error
+	rulesUntil time.Time
+
 	mu            sync.Mutex
 	rulesRequests []activities.RulesRequest
 	deadlines     []activities.DeadlineRequest
@@ -102,6 +107,9 @@ func (lt *leadTest) mockActivities() {
 			lt.mu.Lock()
 			defer lt.mu.Unlock()
 			lt.rulesRequests = append(lt.rulesRequests, in)
+			if lt.rulesErr != nil && env.Now().Before(lt.rulesUntil) {
+				return activities.RulesVersion{}, lt.rulesErr
+			}
 			version := lt.version
 			if in.Version != 0 {
 				version = in.Version
@@ -749,5 +757,45 @@ func TestLeadUpsertsState(t *testing.T) {
 	want := []string{"lead/waiting", "lead/reminded", "lead/overdue", "lead/closed"}
 	if strings.Join(states, " ") != strings.Join(want, " ") {
 		t.Errorf("upserted %v, expected %v", states, want)
+	}
+}
+
+func TestLeadRulesUnavailableDelaysClock(t *testing.T) {
+	lt := newLeadTest(t)
+	lt.rulesErr = errors.New("database unreachable")
+	lt.rulesUntil = leadStart.Add(8 * time.Minute)
+	lt.closeAt(50 * hour)
+
+	status := lt.run(leadInput())
+
+	if len(lt.rulesRequests) < 3 {
+		t.Errorf("%d rules requests, expected retries over eight minutes", len(lt.rulesRequests))
+	}
+	if !strings.Contains(status.LastError, "database unreachable") {
+		t.Errorf("last error %q, expected the rules failure", status.LastError)
+	}
+	// The clock counts from the assignment, not from when the rules came
+	// back.
+	checkTasks(t, lt.openedTasks(), []wantTask{
+		{activities.TaskLeadReminder, "Anna Snelling", 24 * hour},
+		{activities.TaskLeadAlert, "Dustin Brinkmann", 48 * hour},
+	})
+}
+
+func TestLeadUnknownRulesVersionFails(t *testing.T) {
+	lt := newLeadTest(t)
+	lt.rulesErr = temporal.NewNonRetryableApplicationError("rules version 9 does not exist", activities.ErrTypeNotFound, nil)
+	lt.rulesUntil = leadStart.Add(1000 * hour)
+	lt.mockActivities()
+	in := leadInput()
+	in.RulesVersion = 9
+	lt.env.ExecuteWorkflow(LeadSLA, in)
+
+	err := lt.env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "rules version 9 does not exist") {
+		t.Errorf("workflow ended with %v, expected the missing rules version", err)
+	}
+	if len(lt.rulesRequests) != 1 {
+		t.Errorf("%d rules requests, expected one: a missing version is not retried", len(lt.rulesRequests))
 	}
 }

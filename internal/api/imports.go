@@ -28,8 +28,9 @@ type ImportEvent struct {
 	Summary  *crmimport.Summary  `json:"summary,omitempty"`
 	// Started counts chains started after the import, in the final event.
 	Started int `json:"workflows_started,omitempty"`
-	// LeadsStarted counts lead SLA workflows started after the import, in
-	// the final event.
+	// LeadsStarted counts lead SLA workflows this request started after
+	// the import, in the final event. The lead starter's background pass
+	// may start some of the new leads' workflows while the import runs.
 	LeadsStarted int          `json:"lead_workflows_started,omitempty"`
 	Error        *errorDetail `json:"error,omitempty"`
 }
