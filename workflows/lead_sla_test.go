@@ -73,8 +73,8 @@ type leadTest struct {
 	version    int
 	deadlineFn func(activities.DeadlineRequest) time.Time
 
-	// rulesErr, when set, is the answer of Rules until the workflow clock
-	// reaches rulesUntil.
+	// rulesErr, when set, is the error Rules returns until the workflow
+	// clock reaches rulesUntil.
 	rulesErr   error
 	rulesUntil time.Time
 
@@ -680,7 +680,7 @@ func TestLeadAlertWithoutSupervisor(t *testing.T) {
 		if n := len(lt.openedTasks()); n != 1 {
 			t.Errorf("opened %d tasks, expected the reminder only", n)
 		}
-		if status.State != store.SLAClosed || !strings.Contains(status.LastError, "nobody was alerted") {
+		if status.State != store.SLAClosed || !strings.Contains(status.LastError, "no alert was sent") {
 			t.Errorf("state %s last error %q, expected closed with the missing supervisor noted", status.State, status.LastError)
 		}
 	})

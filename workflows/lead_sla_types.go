@@ -88,7 +88,7 @@ type LeadEvent struct {
 	Closed     *LeadClosedSignal     `json:"closed,omitempty"`
 }
 
-// LeadSLAStatus is the answer to QueryStatus: the current clock and what
+// LeadSLAStatus is the result of QueryStatus: the current clock and what
 // it has done.
 type LeadSLAStatus struct {
 	LeadID string `json:"lead_id"`

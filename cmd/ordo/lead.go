@@ -222,10 +222,10 @@ func newLeadReassignCommand(flags *clientFlags) *cobra.Command {
 	return cmd
 }
 
-// signalNote says when the lead's workflow did not receive the change.
+// signalNote explains a change that the lead's workflow did not receive.
 func signalNote(view api.LeadView) string {
-	if view.WorkflowSignaled != nil && !*view.WorkflowSignaled {
-		return " (its SLA workflow was not told: it has ended or not started yet, or ordo tells it on its next pass)"
+	if view.WorkflowSignalled != nil && !*view.WorkflowSignalled {
+		return " (its SLA workflow did not receive it now: the workflow has ended or not started yet, or ordo sends it on the next pass)"
 	}
 	return ""
 }

@@ -119,8 +119,8 @@ func (s *Server) importCRM(w http.ResponseWriter, r *http.Request) {
 
 // startImportedLeads starts the SLA workflows of the created leads, when
 // there are any, and returns how many it started. The lead starter's
-// background pass retries a failure and tells running workflows about the
-// leads the import reassigned or closed.
+// background pass retries a failure and signals running workflows the
+// reassignments and closings of the import.
 func (s *Server) startImportedLeads(ctx context.Context, stream *eventStream, created int) int {
 	if s.LeadStarter == nil {
 		return 0

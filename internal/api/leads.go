@@ -47,14 +47,14 @@ type LeadReassignRequest struct {
 }
 
 // LeadView is one lead with its SLA as stored and, when the workflow
-// answered, as the workflow sees it now.
+// responded to the status query, the workflow's current status.
 type LeadView struct {
 	Lead *store.Lead `json:"lead"`
-	// WorkflowSignaled is set by contact and reassign: whether the lead's
+	// WorkflowSignalled is set by contact and reassign: whether the lead's
 	// workflow received the change.
-	WorkflowSignaled *bool                    `json:"workflow_signaled,omitempty"`
-	Live             *workflows.LeadSLAStatus `json:"live,omitempty"`
-	LiveError        string                   `json:"live_error,omitempty"`
+	WorkflowSignalled *bool                    `json:"workflow_signalled,omitempty"`
+	Live              *workflows.LeadSLAStatus `json:"live,omitempty"`
+	LiveError         string                   `json:"live_error,omitempty"`
 }
 
 // LeadList is one page of leads.
@@ -100,6 +100,7 @@ func (s *Server) listLeads(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
+
 	filter := store.LeadFilter{State: q.Get("state"), SLAState: q.Get("sla"), Rep: q.Get("rep"), After: q.Get("after"), Limit: limit}
 	switch filter.State {
 	case "", store.LeadOpen, store.LeadContacted, store.LeadClosed:
@@ -115,6 +116,7 @@ func (s *Server) listLeads(w http.ResponseWriter, r *http.Request) {
 			": use starting, waiting, reminded, overdue, untimed, contacted, closed or cancelled")
 		return
 	}
+
 	list, err := s.Store.ListLeads(r.Context(), filter)
 	if err != nil {
 		s.writeStoreError(w, err)
@@ -168,7 +170,7 @@ func (s *Server) contactLead(w http.ResponseWriter, r *http.Request) {
 		s.writeLeadError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, LeadView{Lead: result.Lead, WorkflowSignaled: &result.Signaled})
+	writeJSON(w, http.StatusOK, LeadView{Lead: result.Lead, WorkflowSignalled: &result.Signalled})
 }
 
 func (s *Server) reassignLead(w http.ResponseWriter, r *http.Request) {
@@ -186,10 +188,10 @@ func (s *Server) reassignLead(w http.ResponseWriter, r *http.Request) {
 		s.writeLeadError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, LeadView{Lead: result.Lead, WorkflowSignaled: &result.Signaled})
+	writeJSON(w, http.StatusOK, LeadView{Lead: result.Lead, WorkflowSignalled: &result.Signalled})
 }
 
-// writeLeadError maps the errors of the lead service onto HTTP answers.
+// writeLeadError maps the errors of the lead service onto HTTP responses.
 func (s *Server) writeLeadError(w http.ResponseWriter, err error) {
 	if fe, ok := leads.IsFieldError(err); ok {
 		if fe.Unknown {

@@ -160,8 +160,8 @@ func TestLeadsContactAndReassign(t *testing.T) {
 	}
 	var reassigned LeadView
 	resp.decode(t, &reassigned)
-	if reassigned.Lead.SalesAgent != "Moses Frase" || reassigned.WorkflowSignaled == nil || !*reassigned.WorkflowSignaled {
-		t.Errorf("reassigned %+v, expected Moses Frase told to the workflow", reassigned)
+	if reassigned.Lead.SalesAgent != "Moses Frase" || reassigned.WorkflowSignalled == nil || !*reassigned.WorkflowSignalled {
+		t.Errorf("reassigned %+v, expected Moses Frase signalled to the workflow", reassigned)
 	}
 	if sent := signalsOf[workflows.LeadReassignedSignal](t, numbering.LeadWorkflowID(id), workflows.SignalLeadReassigned); len(sent) != 1 || sent[0].NewSupervisor != "Cara Losch" {
 		t.Errorf("reassignment signals %+v, expected one naming Cara Losch", sent)
@@ -181,8 +181,8 @@ func TestLeadsContactAndReassign(t *testing.T) {
 	if contacted.Lead.State != store.LeadContacted || contacted.Lead.FirstContactAt == nil || !contacted.Lead.FirstContactAt.Equal(testNow) {
 		t.Errorf("contacted %+v, expected the lead contacted at %s", contacted.Lead, testNow)
 	}
-	if contacted.WorkflowSignaled == nil || !*contacted.WorkflowSignaled {
-		t.Errorf("contact not told to the workflow: %s", resp.body)
+	if contacted.WorkflowSignalled == nil || !*contacted.WorkflowSignalled {
+		t.Errorf("contact not signalled to the workflow: %s", resp.body)
 	}
 
 	if _, err := store.CloseLeads(context.Background(), ts.store.DB, []string{id}, testNow); err != nil {

@@ -66,7 +66,7 @@ func writeLeadExport(t testing.TB, pipeline string) string {
 }
 
 // importLeads uploads the export in dir as `ordo import crm` does and
-// returns the final event of the answer.
+// returns the final event of the response.
 func importLeads(t testing.TB, c *apiclient.Client, dir string) api.ImportEvent {
 	t.Helper()
 	body, contentType := exportUpload(t, dir)
@@ -113,9 +113,10 @@ func describeLeadWorkflow(t testing.TB, c client.Client, leadID string) (enumspb
 }
 
 // TestLeadWorkflowsStartOnImport imports a small export through the API
-// and checks that every open lead gets a running LeadSLA workflow, that a
-// second import starts none, that a contact is stored whatever the
-// workflow does, and that a lead the CRM closes tells its workflow.
+// and checks that every open lead gets a running LeadSLA workflow and that
+// a second import starts none. It also checks that a contact is stored
+// whatever the workflow does, and that the closing of a lead in the CRM
+// is signalled to its workflow.
 //
 // NOTE: the rules and task activities are stubs on this branch, so the
 // workflows started here wait at their first step, reading the rules;
@@ -169,7 +170,7 @@ func TestLeadWorkflowsStartOnImport(t *testing.T) {
 	}
 
 	// The CRM loses LDP00001: the import closes the lead and the lead
-	// starter tells its workflow.
+	// starter signals its workflow.
 	closing := strings.Replace(leadPipeline, "LDP00001,Moses Frase,GTX Pro,Cancity,Prospecting,,,",
 		"LDP00001,Moses Frase,GTX Pro,Cancity,Lost,2017-06-01,2017-07-01,0", 1)
 	if third := importLeads(t, s.API, writeLeadExport(t, closing)); third.Summary.Leads.Closed != 1 {
@@ -212,7 +213,7 @@ const (
 	testLeadRemindBefore = 20 * time.Second
 )
 
-// rulesDouble stands in for RulesActivities: version 1 of a rules
+// rulesDouble replaces RulesActivities: version 1 of a rules
 // document whose lead deadlines are short, computed in calendar hours. A
 // zero followUp sets no follow-up deadline.
 type rulesDouble struct {
@@ -243,7 +244,7 @@ func (*rulesDouble) Deadline(_ context.Context, in activities.DeadlineRequest) (
 	return activities.DeadlineResult{Deadline: in.Start.Add(in.Within.D()), Now: time.Now()}, nil
 }
 
-// tasksDouble stands in for TaskActivities and, like them, opens one task
+// tasksDouble replaces TaskActivities and, like them, opens one task
 // per key: it counts the calls per key and which keys it created.
 type tasksDouble struct {
 	mu    sync.Mutex
@@ -311,7 +312,7 @@ func openStackStore(t testing.TB, s *stack) *store.Store {
 // that each uncontacted lead produced exactly one reminder and one alert.
 //
 // The workflows run on a test worker whose rules and task activities are
-// doubles, because both are stubs on this branch; the workflow code, the
+// doubles, because both are stubs on this branch. The workflow code, the
 // lead activities, the database and the Temporal server are the real ones.
 func TestLeadSLAExactlyOnceAcrossRestart(t *testing.T) {
 	if testing.Short() {
@@ -472,10 +473,10 @@ func waitForStoredSLA(t testing.TB, st *store.Store, leadID, want string, timeou
 }
 
 // TestLeadSLAWithStoredRulesAcrossKill is the acceptance test of the lead
-// SLA on ordo dev as shipped: with a rules version whose first-contact
-// deadline is 2 minutes, every lead not contacted produces exactly one
-// reminder and one supervisor alert, even when ordo dev is killed with
-// SIGKILL between them and started again.
+// SLA on ordo dev as shipped. It stores a rules version whose
+// first-contact deadline is 2 minutes and checks that every lead not
+// contacted produces exactly one reminder and one supervisor alert, even
+// when ordo dev is killed with SIGKILL between them and started again.
 func TestLeadSLAWithStoredRulesAcrossKill(t *testing.T) {
 	t.Skip("needs the rules storage and the task activities, which are stubs on this branch " +
 		"(RulesActivities.Rules and TaskActivities.OpenTask return \"not implemented\"), so no rules version " +
@@ -591,7 +592,7 @@ func writeLeadHistories(t *testing.T) {
 	}
 	waitForLeadClock(t, st, overdue, store.LeadSLAFollowUp, store.SLAOverdue, "Anna Snelling")
 
-	// The stack's lead starter tells both workflows that the CRM closed
+	// The stack's lead starter signals both workflows that the CRM closed
 	// their leads.
 	if _, err := store.CloseLeads(ctx, st.DB, []string{overdue, reassigned}, store.Now()); err != nil {
 		t.Fatalf("close the leads: %v", err)

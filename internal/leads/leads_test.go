@@ -407,8 +407,8 @@ func TestServiceRecordContact(t *testing.T) {
 	if err != nil {
 		t.Fatalf("contact S: %v", err)
 	}
-	if !result.Signaled || result.Lead.State != store.LeadContacted || !result.Lead.FirstContactAt.Equal(at) {
-		t.Errorf("contact S: signaled %v, lead %+v; expected a signal and the lead contacted at %s", result.Signaled, result.Lead, at)
+	if !result.Signalled || result.Lead.State != store.LeadContacted || !result.Lead.FirstContactAt.Equal(at) {
+		t.Errorf("contact S: signalled %v, lead %+v; expected a signal and the lead contacted at %s", result.Signalled, result.Lead, at)
 	}
 	contacts := signals[workflows.LeadContactedSignal](t, f.id("S"), workflows.SignalLeadContacted)
 	if len(contacts) != 1 || !contacts[0].At.Equal(at) || contacts[0].Channel != "phone" {
@@ -419,9 +419,9 @@ func TestServiceRecordContact(t *testing.T) {
 	if err != nil {
 		t.Fatalf("contact W: %v", err)
 	}
-	if result.Signaled || result.Lead.FirstContactAt == nil || !result.Lead.FirstContactAt.Equal(testNow) {
-		t.Errorf("contact W: signaled %v first contact %v, expected no signal and the contact recorded at %s",
-			result.Signaled, result.Lead.FirstContactAt, testNow)
+	if result.Signalled || result.Lead.FirstContactAt == nil || !result.Lead.FirstContactAt.Equal(testNow) {
+		t.Errorf("contact W: signalled %v first contact %v, expected no signal and the contact recorded at %s",
+			result.Signalled, result.Lead.FirstContactAt, testNow)
 	}
 
 	if _, err := f.service.RecordContact(ctx, f.id("NOPE"), Contact{}); !errors.Is(err, store.ErrNotFound) {
@@ -452,8 +452,8 @@ func TestServiceReassign(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reassign: %v", err)
 	}
-	if !result.Signaled || result.Lead.SalesAgent != "Moses Frase" || result.Lead.Supervisor != "Cara Losch" || result.Lead.WorkflowRep != "Moses Frase" {
-		t.Errorf("reassign: signaled %v lead %+v, expected Moses Frase under Cara Losch, told to the workflow", result.Signaled, result.Lead)
+	if !result.Signalled || result.Lead.SalesAgent != "Moses Frase" || result.Lead.Supervisor != "Cara Losch" || result.Lead.WorkflowRep != "Moses Frase" {
+		t.Errorf("reassign: signalled %v lead %+v, expected Moses Frase under Cara Losch, signalled to the workflow", result.Signalled, result.Lead)
 	}
 	sent := signals[workflows.LeadReassignedSignal](t, f.id("R"), workflows.SignalLeadReassigned)
 	if len(sent) != 1 || sent[0].By != "Dustin Brinkmann" || !sent[0].At.Equal(testNow) {
@@ -461,8 +461,8 @@ func TestServiceReassign(t *testing.T) {
 	}
 
 	again, err := f.service.Reassign(ctx, f.id("R"), "Moses Frase", "Dustin Brinkmann")
-	if err != nil || again.Signaled {
-		t.Errorf("reassigning to the same rep: signaled %v, %v; expected nothing to do", again.Signaled, err)
+	if err != nil || again.Signalled {
+		t.Errorf("reassigning to the same rep: signalled %v, %v; expected nothing to do", again.Signalled, err)
 	}
 
 	_, err = f.service.Reassign(ctx, f.id("Q"), "Nobody Here", "Dustin Brinkmann")

@@ -18,7 +18,7 @@ import (
 )
 
 // FieldError is a request field ordo cannot use. Unknown is set when the
-// value is well formed but names nothing ordo knows, such as a rep missing
+// value is well formed but names no record in ordo, such as a rep missing
 // from the sales-team data.
 type FieldError struct {
 	Field   string
@@ -35,9 +35,9 @@ func IsFieldError(err error) (*FieldError, bool) {
 	return fe, ok
 }
 
-// ErrTemporalUnavailable means the lead's workflow could not be told,
-// because Temporal did not answer; the change is stored and the caller may
-// retry.
+// ErrTemporalUnavailable means the lead's workflow could not be signalled
+// because Temporal did not respond. The change is stored, so the caller
+// may retry.
 var ErrTemporalUnavailable = errors.New("temporal unavailable")
 
 // maxFutureSkew is how far a reported contact time may lie ahead of ordo's
@@ -49,7 +49,7 @@ const maxFutureSkew = 5 * time.Minute
 var leadIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // Service performs the lead operations of the API: it writes the database
-// first and then tells the lead's workflow.
+// first and then signals the lead's workflow.
 type Service struct {
 	Store   *store.Store
 	Client  client.Client
@@ -127,18 +127,19 @@ type Contact struct {
 	Channel string
 }
 
-// ContactResult is the lead after a contact and whether its workflow was
-// told. A workflow that has ended or has not started yet is not told.
+// ContactResult is the lead after a contact and whether its workflow
+// received the signal. A workflow that has ended or has not started yet
+// receives none.
 type ContactResult struct {
-	Lead     *store.Lead
-	Signaled bool
+	Lead      *store.Lead
+	Signalled bool
 }
 
-// RecordContact stores a contact with the lead's customer and tells the
+// RecordContact stores a contact with the lead's customer and signals the
 // lead's workflow, which ends the current clock. The store keeps the
 // contact even when the workflow has ended. It returns store.ErrNotFound,
 // store.ErrLeadClosed, a FieldError, or ErrTemporalUnavailable when the
-// contact is stored but the workflow could not be told.
+// contact is stored but the signal failed.
 func (s *Service) RecordContact(ctx context.Context, id string, c Contact) (ContactResult, error) {
 	lead, err := s.Store.GetLead(ctx, id)
 	if err != nil {
@@ -169,13 +170,13 @@ func (s *Service) RecordContact(ctx context.Context, id string, c Contact) (Cont
 		var notFound *serviceerror.NotFound
 		switch {
 		case err == nil:
-			result.Signaled = true
+			result.Signalled = true
 		case errors.As(err, &notFound):
 			// The workflow ended; the stored contact is all there is to do.
 		default:
-			s.Logger.WithFields(logrus.Fields{logging.KeyLeadID: id, logging.KeyError: err}).Warn("telling the lead workflow about a contact failed")
+			s.Logger.WithFields(logrus.Fields{logging.KeyLeadID: id, logging.KeyError: err}).Warn("signalling a contact to the lead workflow failed")
 			result.Lead, _ = s.Store.GetLead(ctx, id)
-			return result, fmt.Errorf("contact with lead %s is stored, but its workflow was not told (retry the request): %w: %v",
+			return result, fmt.Errorf("contact with lead %s is stored, but signalling its workflow failed, so retry the request: %w: %v",
 				id, ErrTemporalUnavailable, err)
 		}
 	}
@@ -184,16 +185,16 @@ func (s *Service) RecordContact(ctx context.Context, id string, c Contact) (Cont
 }
 
 // ReassignResult is the lead after a reassignment and whether its
-// workflow was told.
+// workflow received the signal.
 type ReassignResult struct {
-	Lead     *store.Lead
-	Signaled bool
+	Lead      *store.Lead
+	Signalled bool
 }
 
 // Reassign gives a lead that is not closed to another rep of the
-// sales-team data and tells its workflow, which restarts the clock for the
-// new rep. When Temporal does not answer, the Starter's next pass tells
-// the workflow. It returns store.ErrNotFound, store.ErrLeadClosed or a
+// sales-team data and signals its workflow, which restarts the clock for
+// the new rep. When the signal fails, the Starter's next pass sends it
+// again. It returns store.ErrNotFound, store.ErrLeadClosed or a
 // FieldError.
 func (s *Service) Reassign(ctx context.Context, id, to, by string) (ReassignResult, error) {
 	lead, err := s.Store.GetLead(ctx, id)
@@ -221,10 +222,10 @@ func (s *Service) Reassign(ctx context.Context, id, to, by string) (ReassignResu
 		signal := workflows.LeadReassignedSignal{
 			NewRep: agent.Name, NewSupervisor: agent.Manager, By: orDefault(strings.TrimSpace(by), "api"), At: now,
 		}
-		result.Signaled, err = SignalReassigned(ctx, s.Client, s.Store, lead, signal)
+		result.Signalled, err = SignalReassigned(ctx, s.Client, s.Store, lead, signal)
 		if err != nil {
 			s.Logger.WithFields(logrus.Fields{logging.KeyLeadID: id, logging.KeyError: err}).
-				Warn("telling the lead workflow about a reassignment failed; the lead starter retries")
+				Warn("signalling a reassignment to the lead workflow failed; the lead starter retries")
 			s.Starter.Kick()
 		}
 	}

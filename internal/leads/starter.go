@@ -1,12 +1,12 @@
 // Package leads runs the lead response SLA around ordo's database: it
 // starts a LeadSLA workflow for every assigned lead that is not closed,
-// tells running workflows about contacts, reassignments and closings, and
-// serves the API's lead operations.
+// signals running workflows about contacts, reassignments and closings,
+// and serves the API's lead operations.
 //
-// The database is written first and the workflow told afterwards. A start
-// or signal lost in between, because the process died or Temporal was
-// unreachable, is repaired by the next pass of the Starter, which compares
-// what the database holds with what the workflow was told.
+// The database is written first and the workflow signalled afterwards. The
+// next pass of the Starter repairs a start, reassignment or closing lost
+// in between, because the process died or Temporal was unreachable: it
+// compares the database with what it records as sent to the workflow.
 package leads
 
 import (
@@ -67,8 +67,8 @@ func laterOf(a, b time.Time) time.Time {
 	return b
 }
 
-// Starter starts lead workflows and delivers the reassignments and
-// closings that the database holds and the workflows have not been told.
+// Starter starts lead workflows and signals them the reassignments and
+// closings that the database contains and they have not received.
 type Starter struct {
 	Store  *store.Store
 	Client client.Client
@@ -95,7 +95,7 @@ func (s *Starter) init() {
 	})
 }
 
-// Kick asks the running loop for a pass now.
+// Kick requests a pass of the running loop now.
 func (s *Starter) Kick() {
 	s.init()
 	select {
@@ -129,9 +129,9 @@ type PassResult struct {
 	Closed     int
 }
 
-// Pass starts the workflows of leads that have none, then tells running
-// workflows about reassignments and closings they missed. It is safe to
-// repeat.
+// Pass starts the workflows of leads that have none, then signals
+// running workflows the reassignments and closings they missed. It is safe
+// to repeat.
 func (s *Starter) Pass(ctx context.Context) (PassResult, error) {
 	var result PassResult
 	var err error
@@ -296,8 +296,8 @@ func (s *Starter) StartLead(ctx context.Context, lead *store.Lead) error {
 }
 
 // deliverReassignments signals every running workflow whose lead was
-// reassigned since it was last told, e.g. by a CRM import that changed
-// the rep, and returns how many it told.
+// reassigned since its last signal, e.g. by a CRM import that changed the
+// rep, and returns how many it signalled.
 func (s *Starter) deliverReassignments(ctx context.Context) (int, error) {
 	leads, err := s.Store.LeadsToReassign(ctx, passBatch)
 	if err != nil || len(leads) == 0 {
@@ -322,39 +322,39 @@ func (s *Starter) deliverReassignments(ctx context.Context) (int, error) {
 }
 
 // deliverClosings signals every started workflow whose lead closed since
-// and returns how many it told. A workflow that has ended counts as told.
+// and returns how many it signalled. A workflow that has ended counts as
+// signalled.
 func (s *Starter) deliverClosings(ctx context.Context) (int, error) {
 	leads, err := s.Store.LeadsToCloseWorkflows(ctx, passBatch)
 	if err != nil || len(leads) == 0 {
 		return 0, err
 	}
-	var told []string
+	var signalled []string
 	var failure error
 	for _, lead := range leads {
 		signal := workflows.LeadClosedSignal{At: lead.UpdatedAt.UTC(), Reason: "the deal was won or lost in the CRM"}
 		err := s.Client.SignalWorkflow(ctx, numbering.LeadWorkflowID(lead.OpportunityID), "", workflows.SignalLeadClosed, signal)
 		var notFound *serviceerror.NotFound
 		if err != nil && !errors.As(err, &notFound) {
-			failure = fmt.Errorf("tell the workflow of lead %s that it closed: %w", lead.OpportunityID, err)
+			failure = fmt.Errorf("signal the closing to the workflow of lead %s: %w", lead.OpportunityID, err)
 			break
 		}
-		told = append(told, lead.OpportunityID)
+		signalled = append(signalled, lead.OpportunityID)
 	}
-	if err := s.Store.MarkCloseSignalled(ctx, told, s.Now()); err != nil {
+	if err := s.Store.MarkCloseSignalled(ctx, signalled, s.Now()); err != nil {
 		return 0, err
 	}
-	return len(told), failure
+	return len(signalled), failure
 }
 
-// SignalReassigned tells a lead's workflow about its new rep, records
-// that it was told, and reports whether the workflow received the signal.
-// A workflow that has ended counts as told, because it has no clock to
-// restart.
+// SignalReassigned signals a lead's workflow its new rep, records the
+// signal, and reports whether the workflow received it. A workflow that
+// has ended counts as signalled, because it has no clock to restart.
 func SignalReassigned(ctx context.Context, c client.Client, st *store.Store, lead *store.Lead, signal workflows.LeadReassignedSignal) (bool, error) {
 	err := c.SignalWorkflow(ctx, numbering.LeadWorkflowID(lead.OpportunityID), "", workflows.SignalLeadReassigned, signal)
 	var notFound *serviceerror.NotFound
 	if err != nil && !errors.As(err, &notFound) {
-		return false, fmt.Errorf("tell the workflow of lead %s about rep %s: %w", lead.OpportunityID, signal.NewRep, err)
+		return false, fmt.Errorf("signal rep %s to the workflow of lead %s: %w", signal.NewRep, lead.OpportunityID, err)
 	}
 	return err == nil, store.SetWorkflowRep(ctx, st.DB, lead.OpportunityID, signal.NewRep)
 }

@@ -280,7 +280,7 @@ func (s *Store) MarkLeadWorkflowsStarted(ctx context.Context, starts []LeadStart
 
 // LeadsToReassign returns up to limit leads that are not closed and whose
 // workflow was last given another rep than the lead's sales agent: a
-// reassignment the workflow has not been told about.
+// reassignment not yet signalled to the workflow.
 func (s *Store) LeadsToReassign(ctx context.Context, limit int) ([]Lead, error) {
 	var leads []Lead
 	err := s.DB.NewSelect().Model(&leads).
@@ -312,7 +312,7 @@ func SetWorkflowRep(ctx context.Context, db bun.IDB, id, rep string) error {
 }
 
 // LeadsToCloseWorkflows returns up to limit closed leads whose workflow
-// started and has not been told that the lead closed.
+// started and has not been signalled the closing.
 func (s *Store) LeadsToCloseWorkflows(ctx context.Context, limit int) ([]Lead, error) {
 	var leads []Lead
 	err := s.DB.NewSelect().Model(&leads).
@@ -329,7 +329,7 @@ func (s *Store) LeadsToCloseWorkflows(ctx context.Context, limit int) ([]Lead, e
 }
 
 // MarkCloseSignalled records that the workflows of the given leads were
-// told that their lead closed.
+// signalled that their lead closed.
 func (s *Store) MarkCloseSignalled(ctx context.Context, ids []string, at time.Time) error {
 	for start := 0; start < len(ids); start += batchSize {
 		chunk := ids[start:min(start+batchSize, len(ids))]

@@ -135,18 +135,19 @@ type Lead struct {
 	LastContactChannel string     `bun:"last_contact_channel" json:"last_contact_channel,omitempty"`
 
 	// WorkflowID names the lead's LeadSLA workflow. WorkflowStartedAt,
-	// WorkflowRep and CloseSignalledAt record what ordo told it: that it
-	// started, the rep it was last given, and when it learned that the lead
-	// closed.
+	// WorkflowRep and CloseSignalledAt record what ordo sent it: the start,
+	// the rep of the last start or reassignment, and when the closing of
+	// the lead was signalled.
 	WorkflowID        string     `bun:"workflow_id" json:"workflow_id,omitempty"`
 	WorkflowStartedAt *time.Time `bun:"workflow_started_at" json:"workflow_started_at,omitempty"`
 	WorkflowRep       string     `bun:"workflow_rep" json:"-"`
 	CloseSignalledAt  *time.Time `bun:"close_signalled_at" json:"-"`
 
-	// The SLA fields are the workflow's own view of its current clock: the
-	// rule it applies (LeadSLAFirstContact or LeadSLAFollowUp), its state,
-	// the rep it runs for, the rules version, when the clock started, when
-	// the rep is reminded and when the deadline passes.
+	// The SLA fields are the workflow's own view of its current clock. They
+	// give the rule it applies (LeadSLAFirstContact or LeadSLAFollowUp), its
+	// state, the rep it runs for and the rules version. The times are when
+	// the clock started, when the rep is reminded and when the deadline
+	// passes.
 	SLAKind         string     `bun:"sla_kind" json:"sla_kind,omitempty"`
 	SLAState        string     `bun:"sla_state" json:"sla_state,omitempty"`
 	SLARep          string     `bun:"sla_rep" json:"sla_rep,omitempty"`

@@ -1,6 +1,6 @@
 -- The lead response SLA: each lead that is not closed runs a LeadSLA
 -- workflow. workflow_id, workflow_started_at, workflow_rep and
--- close_signalled_at record what ordo told the workflow, so a pass of the
+-- close_signalled_at record what ordo sent the workflow, so a pass of the
 -- lead starter can repair a lost start or signal. The sla_* columns,
 -- reminded_at and alerted_at are the workflow's own view, written by its
 -- activities. Timestamps are UTC.
