@@ -628,13 +628,6 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-func orDefault(value, fallback string) string {
-	if value == "" {
-		return fallback
-	}
-	return value
-}
-
 func orUnknown(name string) string {
 	return orDefault(name, "someone")
 }

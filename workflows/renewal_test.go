@@ -83,7 +83,7 @@ type processTest struct {
 
 	mu         sync.Mutex
 	nextTaskID int64
-	opened     []openedTask
+	opened     []renewalOpenedTask
 	closed     []activities.CloseTasksRequest
 	records    []activities.RenewalRecord
 	tags       []activities.TagRequest
@@ -94,8 +94,8 @@ type processTest struct {
 	rulesAsked []int
 }
 
-// openedTask is an OpenTask call and the test clock when it ran.
-type openedTask struct {
+// renewalOpenedTask is an OpenTask call and the test clock when it ran.
+type renewalOpenedTask struct {
 	activities.TaskRequest
 	ID int64
 	At time.Time
@@ -191,7 +191,7 @@ func (pt *processTest) mock() {
 			pt.mu.Lock()
 			defer pt.mu.Unlock()
 			pt.nextTaskID++
-			pt.opened = append(pt.opened, openedTask{TaskRequest: in, ID: pt.nextTaskID, At: env.Now()})
+			pt.opened = append(pt.opened, renewalOpenedTask{TaskRequest: in, ID: pt.nextTaskID, At: env.Now()})
 			return activities.TaskResult{TaskID: pt.nextTaskID, Created: true}, nil
 		})
 	env.OnActivity(pt.tasks.CloseTasks, mock.Anything, mock.Anything).Return(
@@ -213,10 +213,10 @@ func (pt *processTest) signalAt(at time.Time, name string, arg any) {
 	pt.signal(at.Sub(renewalStart), name, arg)
 }
 
-func (pt *processTest) tasksOf(kind string) []openedTask {
+func (pt *processTest) tasksOf(kind string) []renewalOpenedTask {
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
-	var found []openedTask
+	var found []renewalOpenedTask
 	for _, task := range pt.opened {
 		if task.Kind == kind {
 			found = append(found, task)

@@ -93,6 +93,18 @@ var replayCases = []replayCase{
 		lastEvent: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, activityTasks: true,
 	},
 	{
+		file: "lead_sla_overdue_contacted.json", workflowType: workflows.LeadSLAName,
+		lastEvent:     enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+		signals:       []string{workflows.SignalLeadContacted, workflows.SignalLeadClosed},
+		activityTasks: true,
+	},
+	{
+		file: "lead_sla_reassigned.json", workflowType: workflows.LeadSLAName,
+		lastEvent:     enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+		signals:       []string{workflows.SignalLeadReassigned, workflows.SignalLeadContacted, workflows.SignalLeadClosed},
+		activityTasks: true,
+	},
+	{
 		file: "bank_reconciliation_continue_as_new.json", workflowType: workflows.BankReconciliationName,
 		lastEvent:     enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
 		activityTasks: true,
@@ -132,6 +144,7 @@ func TestReplayHistories(t *testing.T) {
 			replayer.RegisterWorkflowWithOptions(workflows.Renewal, workflow.RegisterOptions{Name: workflows.RenewalName})
 			replayer.RegisterWorkflowWithOptions(workflows.Ticket, workflow.RegisterOptions{Name: workflows.TicketName})
 			replayer.RegisterWorkflowWithOptions(workflows.Approval, workflow.RegisterOptions{Name: workflows.ApprovalName})
+			replayer.RegisterWorkflowWithOptions(workflows.LeadSLA, workflow.RegisterOptions{Name: workflows.LeadSLAName})
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(quietLogger(), path); err != nil {
 				t.Fatalf("replay of %s failed, so the current code would break workflows recorded by the previous one: %v", path, err)
 			}

@@ -14,7 +14,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: false,
 	}
 	root.AddCommand(newDevCommand(), newServeCommand(), newImportCommand(), newContractCommand(),
-		newAttentionCommand(), newReceiptCommand(), newStatusCommand(), newBenchCommand(),
+		newAttentionCommand(), newReceiptCommand(), newStatusCommand(), newBenchCommand(), newLeadCommand(),
 		newTaskCommand(), newRenewalCommand(), newTicketCommand(), newApprovalCommand())
 	root.AddCommand(newCalendarCommand())
 	root.AddCommand(newRulesCommand())

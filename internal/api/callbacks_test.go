@@ -8,8 +8,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordo-project/ordo/connectors"
-	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/chains"
+	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/numbering"
 	"github.com/ordo-project/ordo/internal/signing"
 	"github.com/ordo-project/ordo/internal/store"

@@ -32,7 +32,11 @@ type ImportEvent struct {
 	// the new contracts are planned, in the final event. Contracts whose
 	// end date passed before the import are "expired" and get no reminder.
 	Renewals []store.StateCount `json:"renewals,omitempty"`
-	Error    *errorDetail       `json:"error,omitempty"`
+	// LeadsStarted counts lead SLA workflows this request started after
+	// the import, in the final event. The lead starter's background pass
+	// may start some of the new leads' workflows while the import runs.
+	LeadsStarted int          `json:"lead_workflows_started,omitempty"`
+	Error        *errorDetail `json:"error,omitempty"`
 }
 
 // PhaseStartChains is the progress phase after the import proper, while
@@ -113,7 +117,8 @@ func (s *Server) importCRM(w http.ResponseWriter, r *http.Request) {
 	} else if s.Contracts != nil {
 		s.Contracts.Kick()
 	}
-	final := ImportEvent{Type: "summary", Summary: summary, Started: started}
+	leadsStarted := s.startImportedLeads(ctx, stream, summary.Leads.Created)
+	final := ImportEvent{Type: "summary", Summary: summary, Started: started, LeadsStarted: leadsStarted}
 	if s.Renewals != nil && summary.Contracts.Created > 0 {
 		if _, err := s.Renewals.PlanPending(ctx); err != nil {
 			s.Logger.WithError(err).Warn("planning renewals after the import failed; the planner retries")
@@ -123,6 +128,27 @@ func (s *Server) importCRM(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	stream.send(final)
+}
+
+// startImportedLeads starts the SLA workflows of the created leads, when
+// there are any, and returns how many it started. The lead starter's
+// background pass retries a failure and signals running workflows the
+// reassignments and closings of the import.
+func (s *Server) startImportedLeads(ctx context.Context, stream *eventStream, created int) int {
+	if s.LeadStarter == nil {
+		return 0
+	}
+	defer s.LeadStarter.Kick()
+	if created == 0 {
+		return 0
+	}
+	started, err := s.LeadStarter.StartPendingWithProgress(ctx, func(n int) {
+		stream.send(ImportEvent{Type: "progress", Progress: &crmimport.Progress{Phase: PhaseStartLeads, Done: n, Total: max(created, n)}})
+	})
+	if err != nil {
+		s.Logger.WithError(err).Warn("starting lead workflows after the import failed; the lead starter retries")
+	}
+	return started
 }
 
 // uploadError is a rejected upload, answered before the stream starts.

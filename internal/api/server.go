@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordo-project/ordo/internal/config"
+	"github.com/ordo-project/ordo/internal/leads"
 	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/renewals"
 	"github.com/ordo-project/ordo/internal/store"
@@ -48,6 +49,10 @@ type Server struct {
 	// Tickets opens tickets and starts their workflows; nil disables
 	// opening tickets.
 	Tickets *tickets.Starter
+	// Leads serves the lead operations; LeadStarter starts the SLA
+	// workflows of imported leads.
+	Leads       *leads.Service
+	LeadStarter LeadStarter
 	// Extra routes, for example the simulator ledger under ordo dev.
 	Extra map[string]http.Handler
 	// Now is the clock, replaceable in tests.
@@ -105,6 +110,11 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/approvals/{id}", s.auth(s.showApproval))
 	mux.Handle("POST /api/v1/approvals/{id}/decide", s.auth(s.decideApproval))
 	mux.Handle("POST /api/v1/approvals/{id}/retry-erp", s.auth(s.retryApprovalERP))
+	mux.Handle("GET /api/v1/leads", s.auth(s.listLeads))
+	mux.Handle("POST /api/v1/leads", s.auth(s.createLead))
+	mux.Handle("GET /api/v1/leads/{id}", s.auth(s.showLead))
+	mux.Handle("POST /api/v1/leads/{id}/contact", s.auth(s.contactLead))
+	mux.Handle("POST /api/v1/leads/{id}/reassign", s.auth(s.reassignLead))
 
 	mux.HandleFunc("POST /api/v1/events/contract-signed", s.contractSigned)
 	mux.HandleFunc("POST /api/v1/callbacks/erp/production", s.productionCallback)

@@ -30,6 +30,7 @@ import (
 	"github.com/ordo-project/ordo/internal/chains"
 	"github.com/ordo-project/ordo/internal/config"
 	"github.com/ordo-project/ordo/internal/devserver"
+	"github.com/ordo-project/ordo/internal/leads"
 	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/renewals"
 	"github.com/ordo-project/ordo/internal/store"
@@ -141,6 +142,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	// workflows use.
 	renewalStarter := &renewals.Starter{Store: st, Client: temporalClient, Rules: &activities.RulesActivities{Store: st}, TaskQueue: cfg.TaskQueue, Logger: logger}
 	ticketStarter := &tickets.Starter{Store: st, Client: temporalClient, TaskQueue: cfg.TaskQueue, Logger: logger}
+	leadStarter := &leads.Starter{Store: st, Client: temporalClient, Config: cfg, Logger: logger}
 
 	if opts.RunWorker {
 		deps, err := buildConnectors(cfg, logger)
@@ -166,6 +168,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 			go func() { defer close(loopDone); run(loopCtx, 5*time.Second) }()
 			stack.push(name, func() error { stopLoop(); <-loopDone; return nil })
 		}
+		leadsDone := make(chan struct{})
+		go func() { defer close(leadsDone); leadStarter.Run(starterCtx, 5*time.Second) }()
+		stack.push("lead starter", func() error { stopStarter(); <-leadsDone; return nil })
 	}
 
 	if !opts.RunAPI {
@@ -183,6 +188,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		Store: st, Temporal: temporalClient, Config: cfg, Logger: logger,
 		Token: token, WebhookSecret: []byte(secret), Contracts: starter,
 		Renewals: renewalStarter, Tickets: ticketStarter,
+		LeadStarter: leadStarter, Leads: &leads.Service{Store: st, Client: temporalClient, Starter: leadStarter, Logger: logger},
 		Extra: map[string]http.Handler{},
 	}
 	if sims != nil {
@@ -349,6 +355,8 @@ func newWorkers(c client.Client, cfg *config.Config, deps *connectorSet, st *sto
 		Store: st, ERP: deps.erp, PriceLists: deps.erp, CNYRate: cfg.Invoice.RateFor, Logger: logger,
 		RenewalFrozen: store.IsRenewalApprovalFrozen,
 	})
+	chains.RegisterWorkflowWithOptions(workflows.LeadSLA, workflow.RegisterOptions{Name: workflows.LeadSLAName})
+	chains.RegisterActivity(&activities.LeadActivities{Store: st})
 
 	reconciliation := worker.New(c, cfg.ReconciliationTaskQueue(), worker.Options{
 		MaxConcurrentActivityExecutionSize:     4,

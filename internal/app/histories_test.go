@@ -68,6 +68,8 @@ func TestWriteHistories(t *testing.T) {
 		writeHistory(t, s, s.TemporalClient(), numbering.ContractWorkflowID(happy), "", "contract_to_cash_regular_activities.json")
 	})
 
+	t.Run("lead sla", writeLeadHistories)
+
 	t.Run("cancellation", func(t *testing.T) {
 		s := startStack(t, stackOptions{LocalActivities: true, Configure: func(cfg *config.Config) {
 			cfg.Sim.Bank.PaymentDelay = 10 * time.Minute

@@ -5,7 +5,8 @@
 //
 // Every opportunity is stored, whatever its stage. A Won deal also becomes
 // a signed contract with the configured payment plan, and a Prospecting or
-// Engaging deal becomes an open lead assigned to its rep.
+// Engaging deal becomes a lead assigned to its rep: open for a Prospecting
+// deal, contacted at its engage date for an Engaging one.
 //
 // # Defects
 //

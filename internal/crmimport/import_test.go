@@ -569,3 +569,28 @@ func TestImportCancelled(t *testing.T) {
 		t.Errorf("stored run status = %s, expected failed", run.Status)
 	}
 }
+
+// TestImportLeadStates checks that an Engaging deal becomes a lead
+// contacted at its engage date and a Prospecting deal an open lead
+// assigned at the import time.
+func TestImportLeadStates(t *testing.T) {
+	s := storetest.Open(t, "sqlite")
+	importPipeline(t, s, reimportPipeline, testNow)
+
+	engaging := getLead(t, s, "E1")
+	engaged := time.Date(2017, 5, 2, 0, 0, 0, 0, time.UTC)
+	if engaging.State != store.LeadContacted {
+		t.Errorf("Engaging lead E1 state %s, expected contacted", engaging.State)
+	}
+	if engaging.FirstContactAt == nil || !engaging.FirstContactAt.Equal(engaged) {
+		t.Errorf("Engaging lead E1 first contact %v, expected the engage date %s", engaging.FirstContactAt, engaged)
+	}
+	if !engaging.CreatedAt.Equal(testNow.UTC().Truncate(time.Microsecond)) {
+		t.Errorf("Engaging lead E1 created %s, expected the import time %s", engaging.CreatedAt, testNow)
+	}
+
+	prospecting := getLead(t, s, "P1")
+	if prospecting.State != store.LeadOpen || prospecting.FirstContactAt != nil {
+		t.Errorf("Prospecting lead P1 state %s first contact %v, expected open and none", prospecting.State, prospecting.FirstContactAt)
+	}
+}

@@ -198,6 +198,12 @@ func (m *mapper) rejectContract(d *deal, column, value, message string) {
 // lead builds the lead of an open deal. Its hash covers the engage date,
 // not assigned_at, so a lead assigned at the import time is unchanged on
 // the next import.
+//
+// An Engaging deal has an engage date because its rep already made
+// contact, so its lead is stored contacted, with the engage date as the
+// first contact, and gets the follow-up rule instead of the first-contact
+// one. The SLA clock of an imported lead starts when ordo stores it, not
+// at the engage date: see leads.BuildInput.
 func (m *mapper) lead(d *deal) {
 	row := d.row
 	l := &store.Lead{
@@ -214,6 +220,11 @@ func (m *mapper) lead(d *deal) {
 	if row.EngageDate != nil {
 		l.AssignedAt = *row.EngageDate
 		d.leadDated = true
+		if row.Stage == store.StageEngaging {
+			contacted := *row.EngageDate
+			l.State = store.LeadContacted
+			l.FirstContactAt = &contacted
+		}
 	}
 	l.ContentHash = contentHash(l.OpportunityID, l.SalesAgent, l.AccountName, l.ProductName, l.Stage, formatDate(row.EngageDate))
 	d.lead = l

@@ -32,6 +32,13 @@ func ContractWorkflowID(contractNo string) string {
 	return "contract-to-cash-" + contractNo
 }
 
+// LeadWorkflowID is the Temporal workflow id of a lead's SLA workflow. The
+// opportunity id is the CRM's key of the lead, so a repeated import or
+// start finds the same workflow.
+func LeadWorkflowID(opportunityID string) string {
+	return "lead-" + strings.TrimSpace(opportunityID)
+}
+
 // Document numbers per chain step.
 func SalesOrderNo(contractNo string) string      { return "SO-" + contractNo }
 func ProductionOrderNo(contractNo string) string { return "MO-" + contractNo }

@@ -87,6 +87,38 @@ const (
 	LeadClosed    = "closed"
 )
 
+// Rules a lead's SLA clock applies.
+const (
+	// LeadSLAFirstContact: the rep must make the first contact by the
+	// deadline.
+	LeadSLAFirstContact = "first_contact"
+	// LeadSLAFollowUp: the rep must follow up by the deadline, counted from
+	// the last contact.
+	LeadSLAFollowUp = "follow_up"
+)
+
+// States of a lead's SLA clock.
+const (
+	// SLAStarting: the workflow has not computed its first deadline yet.
+	SLAStarting = "starting"
+	// SLAWaiting: the clock runs and the rep has not been reminded.
+	SLAWaiting = "waiting"
+	// SLAReminded: the rep was reminded and the deadline has not passed.
+	SLAReminded = "reminded"
+	// SLAOverdue: the deadline passed and the supervisor was alerted.
+	SLAOverdue = "overdue"
+	// SLAUntimed: the rules set no deadline for the clock's kind, so the
+	// workflow only waits for a contact, a reassignment or the closing.
+	SLAUntimed = "untimed"
+	// SLAContacted: the rep made the first contact and no follow-up rule
+	// applies, so the workflow ended.
+	SLAContacted = "contacted"
+	// SLAClosed: the lead closed and the workflow ended.
+	SLAClosed = "closed"
+	// SLACancelled: an operator cancelled the workflow in Temporal.
+	SLACancelled = "cancelled"
+)
+
 // Lead is an open deal assigned to a rep who must contact the customer.
 type Lead struct {
 	bun.BaseModel `bun:"table:leads"`
@@ -99,9 +131,40 @@ type Lead struct {
 	State          string     `bun:"state" json:"state"`
 	AssignedAt     time.Time  `bun:"assigned_at" json:"assigned_at"`
 	FirstContactAt *time.Time `bun:"first_contact_at" json:"first_contact_at,omitempty"`
-	ContentHash    string     `bun:"content_hash" json:"-"`
-	CreatedAt      time.Time  `bun:"created_at" json:"created_at"`
-	UpdatedAt      time.Time  `bun:"updated_at" json:"updated_at"`
+	// Supervisor is the rep's manager in the sales-team data when the lead
+	// was assigned; the SLA alert goes to them.
+	Supervisor         string     `bun:"supervisor" json:"supervisor,omitempty"`
+	LastContactAt      *time.Time `bun:"last_contact_at" json:"last_contact_at,omitempty"`
+	LastContactBy      string     `bun:"last_contact_by" json:"last_contact_by,omitempty"`
+	LastContactChannel string     `bun:"last_contact_channel" json:"last_contact_channel,omitempty"`
+
+	// WorkflowID names the lead's LeadSLA workflow. WorkflowStartedAt,
+	// WorkflowRep and CloseSignalledAt record what ordo sent it: the start,
+	// the rep of the last start or reassignment, and when the closing of
+	// the lead was signalled.
+	WorkflowID        string     `bun:"workflow_id" json:"workflow_id,omitempty"`
+	WorkflowStartedAt *time.Time `bun:"workflow_started_at" json:"workflow_started_at,omitempty"`
+	WorkflowRep       string     `bun:"workflow_rep" json:"-"`
+	CloseSignalledAt  *time.Time `bun:"close_signalled_at" json:"-"`
+
+	// The SLA fields are the workflow's own view of its current clock. They
+	// give the rule it applies (LeadSLAFirstContact or LeadSLAFollowUp), its
+	// state, the rep it runs for and the rules version. The times are when
+	// the clock started, when the rep is reminded and when the deadline
+	// passes.
+	SLAKind         string     `bun:"sla_kind" json:"sla_kind,omitempty"`
+	SLAState        string     `bun:"sla_state" json:"sla_state,omitempty"`
+	SLARep          string     `bun:"sla_rep" json:"sla_rep,omitempty"`
+	SLARulesVersion int        `bun:"sla_rules_version" json:"sla_rules_version,omitempty"`
+	SLAStartedAt    *time.Time `bun:"sla_started_at" json:"sla_started_at,omitempty"`
+	SLARemindAt     *time.Time `bun:"sla_remind_at" json:"sla_remind_at,omitempty"`
+	SLADeadline     *time.Time `bun:"sla_deadline" json:"sla_deadline,omitempty"`
+	RemindedAt      *time.Time `bun:"reminded_at" json:"reminded_at,omitempty"`
+	AlertedAt       *time.Time `bun:"alerted_at" json:"alerted_at,omitempty"`
+
+	ContentHash string    `bun:"content_hash" json:"-"`
+	CreatedAt   time.Time `bun:"created_at" json:"created_at"`
+	UpdatedAt   time.Time `bun:"updated_at" json:"updated_at"`
 }
 
 // Contract states, in the order a chain normally passes them.
