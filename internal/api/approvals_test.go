@@ -385,8 +385,13 @@ func TestApprovalRenewalFrozenThroughAPI(t *testing.T) {
 	id := uniqueApprovalID(t)
 	t.Cleanup(func() { terminateWorkflow(t, numbering.ApprovalWorkflowID(id)) })
 	ctx := context.Background()
-	freeze := &store.CustomerFreeze{Customer: "Cancity", Reason: "feature request unanswered for 48 hours", TicketID: "T-7", FrozenAt: time.Now().UTC()}
-	if _, err := ts.store.DB.NewInsert().Model(freeze).Exec(ctx); err != nil {
+	ticket := &store.Ticket{ID: "T-7-" + id, Customer: "Cancity", CustomerNo: "C-CANCITY", Title: "export to XLSX",
+		From: "Anna Snelling", State: "open", CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
+	if _, err := ts.store.DB.NewInsert().Model(ticket).Exec(ctx); err != nil {
+		t.Fatalf("ticket: %v", err)
+	}
+	freeze := &store.CustomerFreeze{Customer: "Cancity", Reason: "feature request unanswered for 48 hours", TicketID: ticket.ID, FrozenAt: time.Now().UTC()}
+	if _, err := store.FreezeRenewalApproval(ctx, ts.store.DB, freeze); err != nil {
 		t.Fatalf("freeze: %v", err)
 	}
 	request := discountRequest(id, "12000")
@@ -397,9 +402,9 @@ func TestApprovalRenewalFrozenThroughAPI(t *testing.T) {
 	ts.waitForDeciders(id, 1)
 
 	ts.postJSON("/api/v1/approvals/"+id+"/decide", decide("approve", "Dustin Brinkmann")).expectError(t, http.StatusConflict, "frozen",
-		"renewal approval of customer Cancity is frozen", "ticket T-7")
+		"renewal approval of customer Cancity is frozen", "ticket T-7-"+id)
 
-	if _, err := ts.store.DB.NewUpdate().Model((*store.CustomerFreeze)(nil)).Set("lifted_at = ?", time.Now().UTC()).Where("ticket_id = 'T-7'").Exec(ctx); err != nil {
+	if _, err := ts.store.DB.NewUpdate().Model((*store.CustomerFreeze)(nil)).Set("lifted_at = ?", time.Now().UTC()).Where("ticket_id = ?", ticket.ID).Exec(ctx); err != nil {
 		t.Fatalf("lift: %v", err)
 	}
 	resp := ts.postJSON("/api/v1/approvals/"+id+"/decide", decide("approve", "Dustin Brinkmann"))

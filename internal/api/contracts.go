@@ -182,6 +182,16 @@ func (s *Server) signalContract(w http.ResponseWriter, r *http.Request, signal s
 	err = s.Temporal.SignalWorkflow(ctx, contract.WorkflowID, "", signal, arg)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
+		if contract.WorkflowStartedAt == nil {
+			// The starter starts recorded contracts in batches, so an
+			// event accepted a moment ago may not have its chain yet.
+			if s.Contracts != nil {
+				s.Contracts.Kick()
+			}
+			writeError(w, http.StatusConflict, "chain_starting", "the chain of contract "+no+
+				" is still starting; retry in a few seconds")
+			return
+		}
 		writeError(w, http.StatusConflict, "conflict", "contract "+no+" has no running chain")
 		return
 	}

@@ -267,6 +267,7 @@ func TestRenewalEndsWithCancellation(t *testing.T) {
 	ctx := context.Background()
 	running := uniqueNo(t)
 	postEventWithEndDate(t, ts, running, "2026-11-30", "2027-06-30")
+	ts.waitChainStarted(running)
 	resp := ts.postJSON("/api/v1/contracts/"+running+"/cancel", ActionRequest{Reason: "customer withdrew", By: "ops"})
 	if resp.status != http.StatusAccepted {
 		t.Fatalf("cancel: status %d; body %s", resp.status, resp.body)
@@ -280,6 +281,7 @@ func TestRenewalEndsWithCancellation(t *testing.T) {
 	// clears a red tag the contract left.
 	expired := uniqueNo(t)
 	postEventWithEndDate(t, ts, expired, "2017-03-01", "")
+	ts.waitChainStarted(expired)
 	source := "contract:" + expired
 	if err := store.TagCustomer(ctx, ts.store.DB, &store.CustomerTag{Customer: "Acme Corporation", Tag: store.TagRenewalDue, Color: store.ColorRed, Source: source}); err != nil {
 		t.Fatalf("tag customer: %v", err)

@@ -124,7 +124,7 @@ func TestRenewalApprovalFreezes(t *testing.T) {
 		if err != nil || !frozen {
 			t.Fatalf("frozen=%v err=%v, expected frozen", frozen, err)
 		}
-		if reason != "SAP export unanswered (and 1 more unanswered tickets)" {
+		if reason != "ticket "+first.ID+": SAP export unanswered (and 1 more unanswered tickets)" {
 			t.Errorf("reason %q", reason)
 		}
 		if frozen, _, _ := store.IsRenewalApprovalFrozen(ctx, s.DB, "Betasoloin"); frozen {
@@ -141,7 +141,7 @@ func TestRenewalApprovalFreezes(t *testing.T) {
 			t.Fatalf("lift the first freeze: lifted=%v err=%v", lifted, err)
 		}
 		frozen, reason, err = store.IsRenewalApprovalFrozen(ctx, s.DB, "Cancity")
-		if err != nil || !frozen || reason != "dark mode unanswered" {
+		if err != nil || !frozen || reason != "ticket "+second.ID+": dark mode unanswered" {
 			t.Errorf("after one lift: frozen=%v reason=%q err=%v, expected the second ticket's freeze", frozen, reason, err)
 		}
 		if _, err := store.LiftTicketFreeze(ctx, s.DB, second.ID, "Wu Min", "ticket answered", at.Add(2*time.Hour)); err != nil {

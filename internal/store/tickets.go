@@ -319,7 +319,7 @@ func IsRenewalApprovalFrozen(ctx context.Context, db bun.IDB, customer string) (
 	if len(freezes) == 0 {
 		return false, "", nil
 	}
-	reason := freezes[0].Reason
+	reason := fmt.Sprintf("ticket %s: %s", freezes[0].TicketID, freezes[0].Reason)
 	if len(freezes) > 1 {
 		reason = fmt.Sprintf("%s (and %d more unanswered tickets)", reason, len(freezes)-1)
 	}
