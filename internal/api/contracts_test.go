@@ -230,7 +230,7 @@ func TestContractsCancelResume(t *testing.T) {
 		{"cancel unknown contract", "/api/v1/contracts/CT-NOSUCH/cancel", reason, http.StatusNotFound, "not_found", []string{"CT-NOSUCH"}},
 		{"cancel closed contract", path(closed, "cancel"), reason, http.StatusConflict, "conflict", []string{closed.ContractNo, "closed"}},
 		{"cancel cancelled contract", path(cancelled, "cancel"), reason, http.StatusConflict, "conflict", []string{"cancelled"}},
-		{"cancel contract without chain", path(unstarted, "cancel"), reason, http.StatusConflict, "conflict", []string{"no running chain"}},
+		{"cancel contract without chain", path(unstarted, "cancel"), reason, http.StatusConflict, "chain_starting", []string{"still starting"}},
 		{"resume closed contract", path(closed, "resume"), []byte(`{}`), http.StatusConflict, "conflict", []string{"closed"}},
 		{"resume cancelled contract", path(cancelled, "resume"), []byte(`{}`), http.StatusConflict, "conflict", []string{"cancelled"}},
 		{"resume running contract", path(running, "resume"), []byte(`{}`), http.StatusConflict, "conflict", []string{"in_production", "needs_attention"}},
