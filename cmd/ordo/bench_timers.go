@@ -72,8 +72,8 @@ the moment they woke.`,
 			}
 			stamp := time.Now().Unix()
 			if bare && count > 0 {
-				// Starting runs at a few hundred a second here; the timers
-				// are due once every start has returned.
+				// The shared due time must lie after the last start returns,
+				// so --lead has to cover the time starting takes.
 				due := time.Now().Add(lead)
 				fmt.Fprintf(cmd.ErrOrStderr(), "starting %d bare timer workflows due at %s ...\n", count, due.Format(time.TimeOnly))
 				started := time.Now()

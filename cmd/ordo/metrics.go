@@ -90,6 +90,7 @@ func newCustomerCommand() *cobra.Command {
 		Short: "Record contacts with customers",
 	}
 	flags.register(cmd)
+
 	var channel, by, at, note string
 	interact := &cobra.Command{
 		Use:   "interact CUSTOMER",
@@ -104,6 +105,7 @@ func newCustomerCommand() *cobra.Command {
 				}
 				req.At = &t
 			}
+
 			var recorded map[string]any
 			if err := flags.client().Post(cmd.Context(), "/api/v1/customers/"+url.PathEscape(args[0])+"/interactions", req, &recorded); err != nil {
 				return err
@@ -120,6 +122,7 @@ func newCustomerCommand() *cobra.Command {
 	interact.Flags().StringVar(&at, "at", "", "when, RFC 3339 (default: now)")
 	interact.Flags().StringVar(&note, "note", "", "what was discussed")
 	_ = interact.MarkFlagRequired("by")
+
 	cmd.AddCommand(interact)
 	return cmd
 }
