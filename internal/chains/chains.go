@@ -21,6 +21,7 @@ import (
 	"github.com/ordo-project/ordo/connectors"
 	"github.com/ordo-project/ordo/internal/config"
 	"github.com/ordo-project/ordo/internal/logging"
+	"github.com/ordo-project/ordo/internal/passloop"
 	"github.com/ordo-project/ordo/internal/store"
 	"github.com/ordo-project/ordo/workflows"
 )
@@ -82,42 +83,21 @@ type Starter struct {
 	// Parallelism bounds concurrent start calls.
 	Parallelism int
 
-	kick chan struct{}
-	once sync.Once
+	loop passloop.Loop
 	// pass serialises passes, so the background loop and an import do not
 	// start the same contracts at once.
 	pass sync.Mutex
 }
 
-func (s *Starter) init() {
-	s.once.Do(func() { s.kick = make(chan struct{}, 1) })
-}
-
 // Kick asks the running loop to look for unstarted contracts now.
-func (s *Starter) Kick() {
-	s.init()
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-}
+func (s *Starter) Kick() { s.loop.Kick() }
 
 // Run starts pending chains every interval and on Kick, until ctx ends.
 func (s *Starter) Run(ctx context.Context, interval time.Duration) {
-	s.init()
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		if _, err := s.StartPending(ctx); err != nil && ctx.Err() == nil {
-			s.Logger.WithError(err).Warn("starting pending contract chains failed; retrying")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		case <-s.kick:
-		}
-	}
+	s.loop.Run(ctx, interval, s.Logger, "starting pending contract chains", func(ctx context.Context) error {
+		_, err := s.StartPending(ctx)
+		return err
+	})
 }
 
 // StartPending starts every contract without a workflow and returns how

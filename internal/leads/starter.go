@@ -25,6 +25,7 @@ import (
 	"github.com/ordo-project/ordo/internal/config"
 	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/numbering"
+	"github.com/ordo-project/ordo/internal/passloop"
 	"github.com/ordo-project/ordo/internal/store"
 	"github.com/ordo-project/ordo/workflows"
 )
@@ -79,7 +80,7 @@ type Starter struct {
 	// Now is the clock, replaceable in tests.
 	Now func() time.Time
 
-	kick chan struct{}
+	loop passloop.Loop
 	once sync.Once
 	// pass serialises passes, so the background loop and an import do not
 	// start the same leads at once.
@@ -88,7 +89,6 @@ type Starter struct {
 
 func (s *Starter) init() {
 	s.once.Do(func() {
-		s.kick = make(chan struct{}, 1)
 		if s.Now == nil {
 			s.Now = time.Now
 		}
@@ -96,30 +96,15 @@ func (s *Starter) init() {
 }
 
 // Kick requests a pass of the running loop now.
-func (s *Starter) Kick() {
-	s.init()
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-}
+func (s *Starter) Kick() { s.loop.Kick() }
 
 // Run makes a pass every interval and on Kick, until ctx ends.
 func (s *Starter) Run(ctx context.Context, interval time.Duration) {
 	s.init()
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		if _, err := s.Pass(ctx); err != nil && ctx.Err() == nil {
-			s.Logger.WithError(err).Warn("lead workflow pass failed; retrying")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		case <-s.kick:
-		}
-	}
+	s.loop.Run(ctx, interval, s.Logger, "lead workflow pass", func(ctx context.Context) error {
+		_, err := s.Pass(ctx)
+		return err
+	})
 }
 
 // PassResult counts what one pass did.

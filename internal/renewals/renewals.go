@@ -32,6 +32,7 @@ import (
 
 	"github.com/ordo-project/ordo/activities"
 	"github.com/ordo-project/ordo/internal/logging"
+	"github.com/ordo-project/ordo/internal/passloop"
 	"github.com/ordo-project/ordo/internal/rules"
 	"github.com/ordo-project/ordo/internal/store"
 	"github.com/ordo-project/ordo/workflows"
@@ -70,15 +71,10 @@ type Starter struct {
 	// Now is the clock, replaceable in tests; nil uses time.Now.
 	Now func() time.Time
 
-	kick chan struct{}
-	once sync.Once
+	loop passloop.Loop
 	// pass serialises planning passes, so the loop and a kick do not start
 	// the same contracts at once.
 	pass sync.Mutex
-}
-
-func (s *Starter) init() {
-	s.once.Do(func() { s.kick = make(chan struct{}, 1) })
 }
 
 func (s *Starter) now() time.Time {
@@ -89,42 +85,14 @@ func (s *Starter) now() time.Time {
 }
 
 // Kick wakes the running loop to plan pending renewals now.
-func (s *Starter) Kick() {
-	s.init()
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-}
+func (s *Starter) Kick() { s.loop.Kick() }
 
 // Run plans pending renewals every interval and on Kick, until ctx ends.
 // A failing pass is logged as a warning when its error changes and at
 // debug level while it repeats, so an unreadable rules store does not
 // flood the log every interval.
 func (s *Starter) Run(ctx context.Context, interval time.Duration) {
-	s.init()
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	lastErr := ""
-	for {
-		err := s.safePass(ctx)
-		switch {
-		case err == nil:
-			lastErr = ""
-		case ctx.Err() != nil:
-		case err.Error() != lastErr:
-			lastErr = err.Error()
-			s.Logger.WithError(err).Warn("planning pending contract renewals failed; retrying every interval")
-		default:
-			s.Logger.WithError(err).Debug("planning pending contract renewals failed again")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		case <-s.kick:
-		}
-	}
+	s.loop.Run(ctx, interval, s.Logger, "planning pending contract renewals", s.safePass)
 }
 
 // safePass runs one planning pass and turns a panic of the rules source

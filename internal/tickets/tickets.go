@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordo-project/ordo/internal/logging"
+	"github.com/ordo-project/ordo/internal/passloop"
 	"github.com/ordo-project/ordo/internal/store"
 	"github.com/ordo-project/ordo/workflows"
 )
@@ -35,40 +36,19 @@ type Starter struct {
 	TaskQueue string
 	Logger    *logrus.Logger
 
-	kick chan struct{}
-	once sync.Once
+	loop passloop.Loop
 	pass sync.Mutex
 }
 
-func (s *Starter) init() {
-	s.once.Do(func() { s.kick = make(chan struct{}, 1) })
-}
-
 // Kick wakes the running loop to start unstarted tickets now.
-func (s *Starter) Kick() {
-	s.init()
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-}
+func (s *Starter) Kick() { s.loop.Kick() }
 
 // Run starts unstarted tickets every interval and on Kick, until ctx ends.
 func (s *Starter) Run(ctx context.Context, interval time.Duration) {
-	s.init()
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		if _, err := s.StartPending(ctx); err != nil && ctx.Err() == nil {
-			s.Logger.WithError(err).Warn("starting pending ticket workflows failed; retrying")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		case <-s.kick:
-		}
-	}
+	s.loop.Run(ctx, interval, s.Logger, "starting pending ticket workflows", func(ctx context.Context) error {
+		_, err := s.StartPending(ctx)
+		return err
+	})
 }
 
 // Open stores a new ticket and starts its workflow. When the start fails
