@@ -200,7 +200,7 @@ activities. Print the figures side by side.`,
 // loopback port, so a benchmark runs beside a running ordo dev.
 func benchConfig() (*config.Config, error) {
 	cfg := config.Default()
-	ports, err := freeLoopbackPorts(5)
+	ports, err := freeLoopbackPorts(6)
 	if err != nil {
 		return nil, err
 	}
@@ -213,6 +213,8 @@ func benchConfig() (*config.Config, error) {
 	cfg.EInvoice.BaseURL = "http://" + ports[3]
 	cfg.Sim.Bank.Address = ports[4]
 	cfg.Bank.BaseURL = "http://" + ports[4]
+	cfg.Sim.SMTP.Address = ports[5]
+	cfg.Notify.SMTP.Address = ports[5]
 	return cfg, cfg.Validate()
 }
 
