@@ -7,18 +7,20 @@ import (
 
 	"github.com/ordo-project/ordo/internal/simulators"
 	smtpsim "github.com/ordo-project/ordo/internal/simulators/smtp"
+	wecomsim "github.com/ordo-project/ordo/internal/simulators/wecom"
 )
 
 func newDevLedgerCommand() *cobra.Command {
 	flags := &clientFlags{}
 	cmd := &cobra.Command{
 		Use:   "ledger",
-		Short: "Count the documents the simulators created, per kind, with contracts that got more than one, and the mail the SMTP sink received",
+		Short: "Count the documents the simulators created, per kind, with contracts that got more than one, the mail the SMTP sink received and the WeCom messages the WeCom simulator received",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var answer struct {
 				Kinds []simulators.KindCount `json:"kinds"`
 				Mail  *smtpsim.MailSummary   `json:"mail,omitempty"`
+				WeCom *wecomsim.Summary      `json:"wecom,omitempty"`
 			}
 			if err := flags.client().Get(cmd.Context(), "/api/v1/dev/ledger", nil, &answer); err != nil {
 				return err
@@ -34,15 +36,24 @@ func newDevLedgerCommand() *cobra.Command {
 			if err := table.Flush(); err != nil {
 				return err
 			}
-			if answer.Mail == nil {
-				return nil
+			if m := answer.Mail; m != nil {
+				fmt.Fprintln(cmd.OutOrStdout())
+				mail := newTable(cmd.OutOrStdout())
+				fmt.Fprintln(mail, "MAIL\tMESSAGES\tMESSAGE-IDS\tDUPLICATED MESSAGE-IDS\tDUPLICATE COPIES\tWITHOUT MESSAGE-ID")
+				fmt.Fprintf(mail, "smtp sink\t%d\t%d\t%d\t%d\t%d\n", m.Messages, m.MessageIDs, m.Duplicated, m.DuplicateCopies, m.WithoutID)
+				if err := mail.Flush(); err != nil {
+					return err
+				}
 			}
-			m := answer.Mail
-			fmt.Fprintln(cmd.OutOrStdout())
-			mail := newTable(cmd.OutOrStdout())
-			fmt.Fprintln(mail, "MAIL\tMESSAGES\tMESSAGE-IDS\tDUPLICATED MESSAGE-IDS\tDUPLICATE COPIES\tWITHOUT MESSAGE-ID")
-			fmt.Fprintf(mail, "smtp sink\t%d\t%d\t%d\t%d\t%d\n", m.Messages, m.MessageIDs, m.Duplicated, m.DuplicateCopies, m.WithoutID)
-			return mail.Flush()
+			if w := answer.WeCom; w != nil {
+				fmt.Fprintln(cmd.OutOrStdout())
+				messages := newTable(cmd.OutOrStdout())
+				fmt.Fprintln(messages, "WECOM\tDELIVERED\tDISTINCT\tDUPLICATE COPIES\tDUPLICATES SUPPRESSED\tDROPPED OVER LIMIT\tREJECTED 45009\tINVALID USER")
+				fmt.Fprintf(messages, "wecom simulator\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", w.Delivered, w.DistinctDelivered, w.DuplicateCopies,
+					w.DuplicateSuppressed, w.Dropped, w.RateLimited, w.InvalidUser)
+				return messages.Flush()
+			}
+			return nil
 		},
 	}
 	flags.register(cmd)

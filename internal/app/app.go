@@ -125,6 +125,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 		if cfg.Sim.SMTP.Enabled {
 			endpoints.Simulators["smtp"] = "smtp://" + cfg.Sim.SMTP.Address
 		}
+		if cfg.Sim.WeCom.Enabled && cfg.Notify.WeCom.Configured() {
+			endpoints.Simulators["wecom"] = "http://" + cfg.Sim.WeCom.Address
+		}
 	}
 
 	temporalClient, err := client.Dial(client.Options{

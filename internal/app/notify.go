@@ -3,12 +3,14 @@ package app
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/ordo-project/ordo/activities"
 	"github.com/ordo-project/ordo/internal/config"
 	"github.com/ordo-project/ordo/internal/notify"
+	"github.com/ordo-project/ordo/internal/notify/wecom"
 	"github.com/ordo-project/ordo/internal/store"
 )
 
@@ -42,11 +44,39 @@ func buildNotify(cfg *config.Config, logger *logrus.Logger) (notifySet, error) {
 	if err != nil {
 		return notifySet{}, err
 	}
+	if cfg.Notify.WeCom.Configured() {
+		channel, err := newWeComChannel(cfg.Notify.WeCom, location)
+		if err != nil {
+			return notifySet{}, err
+		}
+		if err := channels.Add(channel); err != nil {
+			return notifySet{}, err
+		}
+	}
 	renderer, err := notify.NewRenderer(cfg.Notify.Locale, location)
 	if err != nil {
 		return notifySet{}, fmt.Errorf("notify.locale: %w", err)
 	}
 	return notifySet{channels: channels, renderer: renderer}, nil
+}
+
+// newWeComChannel builds the WeCom channel of notify.wecom. The secret
+// goes only to the client, never to a log.
+func newWeComChannel(cfg config.WeCom, location *time.Location) (*wecom.Channel, error) {
+	secret, err := cfg.Secret.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("notify.wecom.secret: %w", err)
+	}
+	channel, err := wecom.NewChannel(wecom.ChannelConfig{
+		Client: wecom.Config{
+			BaseURL: cfg.BaseURL, CorpID: cfg.CorpID, AgentID: cfg.AgentID, Secret: secret, Timeout: cfg.Timeout,
+		},
+		Users: cfg.Users, ButtonText: cfg.ButtonText, Location: location,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notify.wecom: %w", err)
+	}
+	return channel, nil
 }
 
 // newTaskActivities returns the task activities of the chains worker.

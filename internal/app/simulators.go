@@ -16,6 +16,7 @@ import (
 	einvoicesim "github.com/ordo-project/ordo/internal/simulators/einvoice"
 	kingdeesim "github.com/ordo-project/ordo/internal/simulators/kingdee"
 	smtpsim "github.com/ordo-project/ordo/internal/simulators/smtp"
+	wecomsim "github.com/ordo-project/ordo/internal/simulators/wecom"
 	"github.com/ordo-project/ordo/internal/sqlitedb"
 )
 
@@ -30,6 +31,7 @@ type simulatorSet struct {
 	einvoice *einvoicesim.Simulator
 	kingdee  *kingdeesim.Simulator
 	smtp     *smtpsim.Simulator
+	wecom    *wecomsim.Simulator
 }
 
 // startSimulators starts the bank first, because it is the simulated
@@ -123,11 +125,35 @@ func startSimulators(ctx context.Context, cfg *config.Config, dataDir, apiURL, s
 			return nil, set.closeWith(err)
 		}
 	}
+	if err := set.startWeCom(ctx, cfg, faults, logger); err != nil {
+		return nil, set.closeWith(err)
+	}
 	return set, nil
 }
 
+// startWeCom starts the WeCom simulator for the app in notify.wecom, when
+// the simulator is enabled and the app configured.
+func (s *simulatorSet) startWeCom(ctx context.Context, cfg *config.Config, faults simulators.FaultConfig, logger *logrus.Logger) error {
+	if !cfg.Sim.WeCom.Enabled || !cfg.Notify.WeCom.Configured() {
+		return nil
+	}
+	secret, err := cfg.Notify.WeCom.Secret.Resolve()
+	if err != nil {
+		return fmt.Errorf("notify.wecom.secret: %w", err)
+	}
+	s.wecom, err = wecomsim.New(ctx, wecomsim.Config{
+		DB: s.db, Address: cfg.Sim.WeCom.Address, CorpID: cfg.Notify.WeCom.CorpID, Secret: secret,
+		AgentID: cfg.Notify.WeCom.AgentID, SilentDrop: cfg.Sim.WeCom.SilentDrop, Faults: faults, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	return s.wecom.Start()
+}
+
 // ledgerHandler serves the ledger summary for `ordo dev ledger`: the
-// documents per kind and, when the SMTP sink runs, the mail it received.
+// documents per kind and, when the SMTP sink and the WeCom simulator run,
+// the mail and the WeCom messages they received.
 func (s *simulatorSet) ledgerHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		counts, err := s.ledger.Summary(r.Context())
@@ -144,6 +170,14 @@ func (s *simulatorSet) ledgerHandler() http.Handler {
 			}
 			answer["mail"] = mail
 		}
+		if s.wecom != nil {
+			messages, err := s.wecom.Summary(r.Context())
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			answer["wecom"] = messages
+		}
 		writeJSON(w, answer)
 	})
 }
@@ -153,9 +187,12 @@ func (s *simulatorSet) closeWith(err error) error {
 	return err
 }
 
-// Close stops the SMTP sink, then the ERP and e-invoice simulators before
+// Close stops the WeCom simulator and the SMTP sink, then the ERP and e-invoice simulators before
 // the bank, because they report to it, and closes the shared database.
 func (s *simulatorSet) Close() error {
+	if s.wecom != nil {
+		_ = s.wecom.Close()
+	}
 	if s.smtp != nil {
 		_ = s.smtp.Close()
 	}

@@ -128,6 +128,8 @@ func testConfig(t testing.TB, opts stackOptions) *config.Config {
 	cfg.Bank.BaseURL = "http://" + cfg.Sim.Bank.Address
 	cfg.Sim.SMTP.Address = freeAddress(t)
 	cfg.Notify.SMTP.Address = cfg.Sim.SMTP.Address
+	cfg.Sim.WeCom.Address = freeAddress(t)
+	cfg.Notify.WeCom.BaseURL = "http://" + cfg.Sim.WeCom.Address
 
 	// Short delays make one chain take a few seconds. The polls are a
 	// fallback: the simulators' callbacks end each wait at once.

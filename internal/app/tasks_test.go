@@ -16,6 +16,7 @@ import (
 	"github.com/ordo-project/ordo/internal/api"
 	"github.com/ordo-project/ordo/internal/apiclient"
 	smtpsim "github.com/ordo-project/ordo/internal/simulators/smtp"
+	wecomsim "github.com/ordo-project/ordo/internal/simulators/wecom"
 	"github.com/ordo-project/ordo/internal/store"
 	"github.com/ordo-project/ordo/workflows"
 )
@@ -106,6 +107,28 @@ func mailLedger(t *testing.T, c *apiclient.Client) smtpsim.MailSummary {
 	return *ledger.Mail
 }
 
+// waitWeComDelivered waits up to 30 seconds until the WeCom simulator
+// delivered at least want messages, and returns its summary.
+func waitWeComDelivered(t *testing.T, c *apiclient.Client, want int) wecomsim.Summary {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var ledger struct {
+			WeCom *wecomsim.Summary `json:"wecom"`
+		}
+		if err := c.Get(context.Background(), "/api/v1/dev/ledger", nil, &ledger); err != nil {
+			t.Fatalf("read the dev ledger: %v", err)
+		}
+		if ledger.WeCom == nil {
+			t.Fatalf("the dev ledger has no WeCom summary: is the WeCom simulator running?")
+		}
+		if ledger.WeCom.Delivered >= want || time.Now().After(deadline) {
+			return *ledger.WeCom
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // TestTaskOnceAcrossRestart opens a task from a workflow through the real
 // worker, checks that one email reached the SMTP sink, restarts the stack,
 // requests the same task again and checks that no second email was sent,
@@ -140,6 +163,9 @@ func TestTaskOnceAcrossRestart(t *testing.T) {
 	if mail := mailLedger(t, s.API); mail.Messages != 1 {
 		t.Fatalf("mail before the restart %+v, expected one message", mail)
 	}
+	if messages := waitWeComDelivered(t, s.API, 1); messages.Delivered != 1 {
+		t.Fatalf("WeCom messages before the restart %+v, expected one", messages)
+	}
 
 	stopWorker()
 	s.Stop()
@@ -164,6 +190,9 @@ func TestTaskOnceAcrossRestart(t *testing.T) {
 	}
 	if mail := mailLedger(t, s.API); mail.Messages != 1 || mail.Duplicated != 0 {
 		t.Errorf("mail after the restart %+v, expected still one message", mail)
+	}
+	if messages := waitWeComDelivered(t, s.API, 1); messages.Delivered != 1 || messages.DuplicateCopies != 0 {
+		t.Errorf("WeCom messages after the restart %+v, expected still one", messages)
 	}
 
 	var done api.CompleteTaskResponse

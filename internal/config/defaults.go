@@ -14,6 +14,7 @@ type Simulators struct {
 	EInvoice SimEInvoice `yaml:"einvoice"`
 	Bank     SimBank     `yaml:"bank"`
 	SMTP     SimSMTP     `yaml:"smtp"`
+	WeCom    SimWeCom    `yaml:"wecom"`
 	// FaultRate is the probability, 0 to 1, that a simulator request fails
 	// with one of the simulator's faults.
 	FaultRate float64 `yaml:"fault_rate"`
@@ -137,12 +138,20 @@ func Default() *Config {
 			EInvoice: SimEInvoice{Address: "127.0.0.1:8092", IssueDelay: time.Second, Callback: true},
 			Bank:     SimBank{Address: "127.0.0.1:8093", PaymentDelay: 2 * time.Second},
 			SMTP:     SimSMTP{Enabled: true, Address: "127.0.0.1:2525"},
+			WeCom:    SimWeCom{Enabled: true, Address: "127.0.0.1:8094"},
 		},
 		Notify: Notify{
 			Locale:   "zh-CN",
 			TimeZone: "Asia/Shanghai",
-			Channels: []string{"email", "log"},
+			// ordo dev notifies through WeCom too, so renewal and SLA
+			// notifications reach its simulator. A configuration for a
+			// real site sets the channels it has.
+			Channels: []string{"email", "wecom", "log"},
 			SMTP:     SMTP{Address: "127.0.0.1:2525", From: "ordo <ordo@localhost>", TLS: "none", Timeout: 15 * time.Second},
+			WeCom: WeCom{
+				BaseURL: "http://127.0.0.1:8094", CorpID: "ordo-dev", AgentID: 1000002,
+				Secret: Credential{Value: "ordo-dev-wecom-secret"}, Timeout: 15 * time.Second,
+			},
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"net"
 	netmail "net/mail"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ordo-project/ordo/internal/notify"
 )
@@ -23,6 +25,42 @@ type Notify struct {
 	// Channels notify the assignee of a task that names no channels.
 	Channels []string `yaml:"channels"`
 	SMTP     SMTP     `yaml:"smtp"`
+	WeCom    WeCom    `yaml:"wecom"`
+}
+
+// WeCom configures the WeCom (企业微信) app that sends notifications as
+// text cards. The channel exists when CorpID is set.
+type WeCom struct {
+	// BaseURL is the API root: https://qyapi.weixin.qq.com, or ordo dev's
+	// simulator. Apps created after 2022-06-20 may call it only from the
+	// trusted IP addresses listed on the app's page.
+	BaseURL string `yaml:"base_url"`
+	// CorpID, AgentID and Secret are the company id (企业ID) and the app's
+	// AgentId and Secret. Give Secret by env or file.
+	CorpID  string     `yaml:"corp_id"`
+	AgentID int64      `yaml:"agent_id"`
+	Secret  Credential `yaml:"secret"`
+	// Users maps a person's name, as the rules name them, to their WeCom
+	// user id. A person not listed is addressed by their name.
+	Users map[string]string `yaml:"users"`
+	// ButtonText is the card's button label, at most 4 characters; empty
+	// shows WeCom's default 详情.
+	ButtonText string `yaml:"button_text"`
+	// Timeout bounds one HTTP request.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Configured reports whether the WeCom channel is set up.
+func (w WeCom) Configured() bool { return w.CorpID != "" }
+
+// SimWeCom configures the WeCom API simulator. It starts only when
+// notify.wecom is configured, and accepts that app's credentials.
+type SimWeCom struct {
+	Enabled bool   `yaml:"enabled"`
+	Address string `yaml:"address"`
+	// SilentDrop drops messages over a member's 30-a-minute limit with a
+	// success reply, as WeCom does; off, the simulator returns 45009.
+	SilentDrop bool `yaml:"silent_drop"`
 }
 
 // SMTP configures the mail server the email channel sends through.
@@ -72,12 +110,17 @@ func (c *Config) validateNotify(add func(key, format string, args ...any)) {
 	if len(n.Channels) == 0 {
 		add("notify.channels", "needs at least one channel, e.g. [email, log]")
 	}
-	known := []string{notify.ChannelEmail, notify.ChannelLog, notify.ChannelSMS}
+	known := []string{notify.ChannelEmail, notify.ChannelLog, notify.ChannelSMS, notify.ChannelWeCom}
 	for i, channel := range n.Channels {
-		if !slices.Contains(known, channel) {
-			add(fmt.Sprintf("notify.channels[%d]", i), "%q is not a channel: use %s", channel, strings.Join(known, ", "))
+		key := fmt.Sprintf("notify.channels[%d]", i)
+		switch {
+		case !slices.Contains(known, channel):
+			add(key, "%q is not a channel: use %s", channel, strings.Join(known, ", "))
+		case channel == notify.ChannelWeCom && !n.WeCom.Configured():
+			add(key, "wecom is not configured: set notify.wecom.corp_id, agent_id and secret, or remove wecom")
 		}
 	}
+	c.validateWeCom(add)
 
 	if !isHostPort(n.SMTP.Address) {
 		add("notify.smtp.address", "%q is not host:port, e.g. smtp.example.com:587", n.SMTP.Address)
@@ -95,6 +138,38 @@ func (c *Config) validateNotify(add func(key, format string, args ...any)) {
 	}
 	if c.Sim.SMTP.Enabled && !isHostPort(c.Sim.SMTP.Address) {
 		add("simulators.smtp.address", "%q is not host:port, e.g. 127.0.0.1:2525", c.Sim.SMTP.Address)
+	}
+}
+
+// validateWeCom checks notify.wecom when it is configured, and the
+// simulator's address when the simulator is enabled.
+func (c *Config) validateWeCom(add func(key, format string, args ...any)) {
+	w := c.Notify.WeCom
+	if c.Sim.WeCom.Enabled && !isHostPort(c.Sim.WeCom.Address) {
+		add("simulators.wecom.address", "%q is not host:port, e.g. 127.0.0.1:8094", c.Sim.WeCom.Address)
+	}
+	if !w.Configured() {
+		return
+	}
+	if u, err := url.Parse(w.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add("notify.wecom.base_url", "%q is not an http(s) URL such as https://qyapi.weixin.qq.com", w.BaseURL)
+	}
+	if w.AgentID <= 0 {
+		add("notify.wecom.agent_id", "must be the app's positive AgentId, e.g. 1000002")
+	}
+	if w.Secret.Value == "" && w.Secret.Env == "" && w.Secret.File == "" {
+		add("notify.wecom.secret", "is missing: set env or file to where the app's Secret is kept")
+	}
+	if n := utf8.RuneCountInString(w.ButtonText); n > 4 {
+		add("notify.wecom.button_text", "%q has %d characters: WeCom allows 4", w.ButtonText, n)
+	}
+	if w.Timeout <= 0 {
+		add("notify.wecom.timeout", "must be a positive duration such as 15s")
+	}
+	for name, id := range w.Users {
+		if strings.TrimSpace(id) == "" {
+			add("notify.wecom.users."+name, "is empty: give the person's WeCom user id")
+		}
 	}
 }
 

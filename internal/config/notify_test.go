@@ -18,6 +18,13 @@ func TestNotifyRejects(t *testing.T) {
 		{"unknown TLS mode", "notify:\n  smtp:\n    tls: ssl\n", "notify.smtp.tls"},
 		{"zero timeout", "notify:\n  smtp:\n    timeout: 0s\n", "notify.smtp.timeout"},
 		{"sink without port", "simulators:\n  smtp:\n    address: 127.0.0.1\n", "simulators.smtp.address"},
+		{"wecom channel unconfigured", "notify:\n  channels: [wecom]\n  wecom:\n    corp_id: \"\"\n", "notify.channels[0]: wecom is not configured"},
+		{"wecom base URL", "notify:\n  wecom:\n    base_url: qyapi.weixin.qq.com\n", "notify.wecom.base_url"},
+		{"wecom agent id", "notify:\n  wecom:\n    agent_id: 0\n", "notify.wecom.agent_id"},
+		{"wecom secret missing", "notify:\n  wecom:\n    secret:\n      value: \"\"\n", "notify.wecom.secret"},
+		{"wecom button text", "notify:\n  wecom:\n    button_text: 查看任务详情\n", "notify.wecom.button_text"},
+		{"wecom empty user id", "notify:\n  wecom:\n    users:\n      张伟: \"\"\n", "notify.wecom.users.张伟"},
+		{"wecom simulator without port", "simulators:\n  wecom:\n    address: 127.0.0.1\n", "simulators.wecom.address"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,6 +24,7 @@ const (
 	ChannelEmail = "email"
 	ChannelLog   = "log"
 	ChannelSMS   = "sms"
+	ChannelWeCom = "wecom"
 )
 
 // Channel delivers messages to people.
