@@ -28,21 +28,28 @@ func Serve(impl ERP) {
 // that need to adjust it, such as tests that announce another protocol
 // version.
 func ServeConfig(impl ERP, handshake plugin.HandshakeConfig) *plugin.ServeConfig {
-	logger := hclog.New(&hclog.LoggerOptions{
-		Name:       "erp-plugin",
-		Level:      hclog.Trace,
-		Output:     os.Stderr,
-		JSONFormat: true, // go-plugin parses JSON lines into the host's logger
-	})
 	return &plugin.ServeConfig{
 		HandshakeConfig: handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{
 			int(handshake.ProtocolVersion): {PluginName: &Plugin{Impl: impl}},
 		},
 		GRPCServer: plugin.DefaultGRPCServer,
-		Logger:     logger,
+		Logger:     Logger(),
 	}
 }
+
+var pluginLogger = hclog.New(&hclog.LoggerOptions{
+	Name:   "erp-plugin",
+	Level:  hclog.Trace,
+	Output: os.Stderr,
+	// ordo's go-plugin host parses JSON lines into its own logger, with
+	// the key-value pairs as fields.
+	JSONFormat: true,
+})
+
+// Logger returns the plugin's logger. Its output reaches ordo's log with the
+// plugin's name; ordo's log level decides which lines are kept.
+func Logger() hclog.Logger { return pluginLogger }
 
 // Plugin adapts ERP to go-plugin. The host sets no Impl; the plugin sets
 // Impl to its connector.
@@ -82,7 +89,7 @@ type serverAPI interface {
 func (s *server) call(ctx context.Context, method string, fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			hclog.Default().Error("ERP call panicked", "method", method, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			pluginLogger.Error("ERP call panicked", "method", method, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			err = status.Errorf(codes.Internal, "%s panicked in the plugin: %v", method, r)
 		}
 	}()
