@@ -13,7 +13,7 @@ type Plugin struct {
 	Name string `yaml:"name"`
 	// Path is the plugin executable.
 	Path string `yaml:"path"`
-	// SHA256 is the hex SHA-256 checksum of the executable; ordo refuses
+	// SHA256 is the hex SHA-256 checksum of the executable; ordo rejects
 	// to start a binary whose checksum differs.
 	SHA256 string `yaml:"sha256"`
 	// Args are passed to the executable.
