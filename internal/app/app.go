@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/ordo-project/ordo/activities"
+	"github.com/ordo-project/ordo/connectors"
 	bankconnector "github.com/ordo-project/ordo/connectors/bank"
 	einvoiceconnector "github.com/ordo-project/ordo/connectors/einvoice"
 	kingdeeconnector "github.com/ordo-project/ordo/connectors/kingdee"
@@ -35,6 +36,7 @@ import (
 	"github.com/ordo-project/ordo/internal/renewals"
 	"github.com/ordo-project/ordo/internal/store"
 	"github.com/ordo-project/ordo/internal/tickets"
+	pluginhost "github.com/ordo-project/ordo/plugins/host"
 	"github.com/ordo-project/ordo/workflows"
 )
 
@@ -151,6 +153,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 		deps, err := buildConnectors(cfg, logger)
 		if err != nil {
 			return err
+		}
+		if plugin, ok := deps.erp.(*pluginhost.ERP); ok {
+			stack.push("ERP plugin", func() error { plugin.Close(); return nil })
 		}
 		for _, w := range newWorkers(temporalClient, cfg, deps, st, logger) {
 			if err := w.Start(); err != nil {
@@ -272,15 +277,28 @@ func webhookSecret(cfg *config.Config, dataDir string, dev bool) (secret, file s
 
 // connectorSet is what the activities call.
 type connectorSet struct {
-	erp      *kingdeeconnector.Client
+	erp      erpConnector
 	einvoice *einvoiceconnector.Client
 	bank     *bankconnector.Client
 	notify   notifySet
 }
 
+// erpConnector is the ERP of the contract-to-cash chain and price lists.
+type erpConnector interface {
+	connectors.ERP
+	connectors.PriceLists
+}
+
 func buildConnectors(cfg *config.Config, logger *logrus.Logger) (*connectorSet, error) {
-	if cfg.ERP.Connector != "kingdee" {
-		return nil, fmt.Errorf("erp.connector: %q is not a known connector: use kingdee", cfg.ERP.Connector)
+	var erp erpConnector
+	if name, ok := strings.CutPrefix(cfg.ERP.Connector, "plugin:"); ok {
+		plugin, found := cfg.PluginByName(name)
+		if !found {
+			return nil, fmt.Errorf("erp.connector: plugin %q is not configured under plugins", name)
+		}
+		erp = pluginhost.NewERP(plugin, logger)
+	} else if cfg.ERP.Connector != "kingdee" {
+		return nil, fmt.Errorf("erp.connector: %q is not a known connector: use kingdee or plugin:NAME", cfg.ERP.Connector)
 	}
 	password, err := cfg.ERP.Password.Resolve()
 	if err != nil {
@@ -290,12 +308,15 @@ func buildConnectors(cfg *config.Config, logger *logrus.Logger) (*connectorSet, 
 	if err != nil {
 		return nil, fmt.Errorf("erp.app_secret: %w", err)
 	}
-	erp, err := kingdeeconnector.New(kingdeeconnector.Config{
-		BaseURL: cfg.ERP.BaseURL, AccountID: cfg.ERP.AcctID, OrgNumber: cfg.ERP.OrgNumber, Username: cfg.ERP.User, Password: password,
-		AppID: cfg.ERP.AppID, AppSecret: appSecret, Timeout: cfg.ERP.Timeout, MaxConns: cfg.ERP.MaxConns, Logger: logger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ERP connector: %w", err)
+	if erp == nil {
+		kingdee, err := kingdeeconnector.New(kingdeeconnector.Config{
+			BaseURL: cfg.ERP.BaseURL, AccountID: cfg.ERP.AcctID, OrgNumber: cfg.ERP.OrgNumber, Username: cfg.ERP.User, Password: password,
+			AppID: cfg.ERP.AppID, AppSecret: appSecret, Timeout: cfg.ERP.Timeout, MaxConns: cfg.ERP.MaxConns, Logger: logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("ERP connector: %w", err)
+		}
+		erp = kingdee
 	}
 	invoiceSecret, err := cfg.EInvoice.AppSecret.Resolve()
 	if err != nil {

@@ -36,6 +36,9 @@ type Config struct {
 	Sim       Simulators `yaml:"simulators"`
 	Notify    Notify     `yaml:"notify"`
 	Log       Log        `yaml:"log"`
+	// Plugins are out-of-process connectors; erp.connector "plugin:NAME"
+	// selects one as the ERP.
+	Plugins []Plugin `yaml:"plugins"`
 }
 
 // Temporal selects the Temporal cluster. `ordo dev` starts its own.
@@ -454,6 +457,7 @@ func (c *Config) Validate() error {
 		add("erp.connector", "must name an ERP connector, e.g. kingdee")
 	}
 	c.validateNotify(add)
+	c.validatePlugins(add)
 
 	return problems.Err("configuration")
 }
