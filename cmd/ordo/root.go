@@ -19,5 +19,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newCalendarCommand())
 	root.AddCommand(newRulesCommand())
 	root.AddCommand(newMetricsCommand(), newCustomerCommand())
+	root.AddCommand(newDLQCommand(), newSyncCommand())
 	return root
 }
