@@ -32,6 +32,7 @@ func ensureSyncSchedule(ctx context.Context, c client.Client, cfg *config.Config
 	if interval == 0 {
 		interval = defaultSyncInterval
 	}
+
 	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: interval}}}
 	action := &client.ScheduleWorkflowAction{
 		ID:        "sync-erp",
@@ -48,6 +49,8 @@ func ensureSyncSchedule(ctx context.Context, c client.Client, cfg *config.Config
 	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
 		return fmt.Errorf("create schedule %s: %w", SyncERPScheduleID, err)
 	}
+
+	// The schedule exists from an earlier start: apply the current settings.
 	handle := c.ScheduleClient().GetHandle(ctx, SyncERPScheduleID)
 	err = handle.Update(ctx, client.ScheduleUpdateOptions{
 		DoUpdate: func(input client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
