@@ -20,5 +20,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newRulesCommand())
 	root.AddCommand(newMetricsCommand(), newCustomerCommand())
 	root.AddCommand(newPluginCommand())
+	root.AddCommand(newDLQCommand(), newSyncCommand())
 	return root
 }

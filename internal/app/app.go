@@ -31,6 +31,7 @@ import (
 	"github.com/ordo-project/ordo/internal/chains"
 	"github.com/ordo-project/ordo/internal/config"
 	"github.com/ordo-project/ordo/internal/devserver"
+	"github.com/ordo-project/ordo/internal/erpsync"
 	"github.com/ordo-project/ordo/internal/leads"
 	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/renewals"
@@ -164,6 +165,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 			stack.push("worker", func() error { w.Stop(); return nil })
 		}
 		if err := chains.StartBankReconciliation(ctx, temporalClient, cfg); err != nil {
+			return err
+		}
+		if err := ensureSyncSchedule(ctx, temporalClient, cfg); err != nil {
 			return err
 		}
 		starterCtx, stopStarter := context.WithCancel(ctx)
@@ -381,6 +385,8 @@ func newWorkers(c client.Client, cfg *config.Config, deps *connectorSet, st *sto
 	})
 	chains.RegisterWorkflowWithOptions(workflows.LeadSLA, workflow.RegisterOptions{Name: workflows.LeadSLAName})
 	chains.RegisterActivity(&activities.LeadActivities{Store: st})
+	chains.RegisterWorkflowWithOptions(workflows.SyncERP, workflow.RegisterOptions{Name: workflows.SyncERPName})
+	chains.RegisterActivity(&activities.SyncERPActivities{Syncer: &erpsync.Syncer{Store: st, Source: deps.erp}})
 
 	reconciliation := worker.New(c, cfg.ReconciliationTaskQueue(), worker.Options{
 		MaxConcurrentActivityExecutionSize:     4,

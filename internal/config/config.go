@@ -217,6 +217,13 @@ type ERP struct {
 	AppSecret Credential    `yaml:"app_secret"`
 	Timeout   time.Duration `yaml:"timeout"`
 	MaxConns  int           `yaml:"max_conns"`
+	// SyncInterval is how often the SyncERP schedule pulls changed
+	// customers and document states. 0 means 5 minutes, and a negative
+	// value creates no schedule.
+	SyncInterval time.Duration `yaml:"sync_interval"`
+	// SyncPageSize is the number of records per ExecuteBillQuery page of
+	// the sync, at most 2,000. 0 means 2,000.
+	SyncPageSize int `yaml:"sync_page_size"`
 }
 
 // EInvoice configures the e-invoice service connector.

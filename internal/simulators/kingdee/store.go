@@ -92,6 +92,8 @@ func migrate(ctx context.Context, db bun.IDB) error {
 		where string
 	}{
 		{"kingdee_documents_number", true, (*document)(nil), []string{"form_id", "number"}, ""},
+		// The ERP sync pages through a form by FModifyDate and id.
+		{"kingdee_documents_modified", false, (*document)(nil), []string{"form_id", "modified_at", "id"}, ""},
 		{"kingdee_documents_due", false, (*document)(nil), []string{"complete_due_at"}, ""},
 		{"kingdee_documents_unnotified", false, (*document)(nil), []string{"form_id", "document_status", "id"}, "notified_at IS NULL"},
 		{"kingdee_callbacks_pending", false, (*callback)(nil), []string{"delivered_at", "failed_at", "next_attempt_at"}, ""},
