@@ -96,12 +96,34 @@ func (l *leadSLA) taskParams() map[string]string {
 	return params
 }
 
-// openTask opens a task through the task activities, retried with backoff
-// for as long as the failure is retryable. A failure retries cannot fix is
-// logged and kept in the status, and the clock goes on.
+// changeLocalTaskCalls names the workflow.GetVersion change that runs
+// OpenTask and CloseTasks as local activities. A reminder then costs one
+// workflow task instead of a round trip through an activity task queue,
+// which matters when thousands of reminders fall due at once. Histories
+// recorded before the change keep regular activities.
+const changeLocalTaskCalls = "lead-sla-local-task-calls"
+
+// callTask runs a task activity, as a local activity for workflows that
+// started after changeLocalTaskCalls, retried with backoff for as long as
+// the failure is retryable.
+func (l *leadSLA) callTask(fn, input, result any) error {
+	if workflow.GetVersion(l.actCtx, changeLocalTaskCalls, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return workflow.ExecuteActivity(l.taskCtx(), fn, input).Get(l.actCtx, result)
+	}
+	ctx := workflow.WithLocalActivityOptions(l.actCtx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
+		},
+	})
+	return workflow.ExecuteLocalActivity(ctx, fn, input).Get(ctx, result)
+}
+
+// openTask opens a task through the task activities. A failure retries
+// cannot fix is logged and kept in the status, and the clock goes on.
 func (l *leadSLA) openTask(request activities.TaskRequest) {
 	var result activities.TaskResult
-	if err := workflow.ExecuteActivity(l.taskCtx(), leadTasks.OpenTask, request).Get(l.actCtx, &result); err != nil {
+	if err := l.callTask(leadTasks.OpenTask, request, &result); err != nil {
 		l.status.LastError = fmt.Sprintf("open %s task %s: %s", request.Kind, request.Key, rootMessage(err))
 		l.logger.Error("Opening a lead task failed", "Key", request.Key, "Error", err)
 	}
@@ -110,7 +132,7 @@ func (l *leadSLA) openTask(request activities.TaskRequest) {
 // closeTasks closes the open tasks of the given kinds about the lead.
 func (l *leadSLA) closeTasks(resolution string, kinds ...string) {
 	request := activities.CloseTasksRequest{Subject: l.subject(), Kinds: kinds, Resolution: resolution}
-	if err := workflow.ExecuteActivity(l.taskCtx(), leadTasks.CloseTasks, request).Get(l.actCtx, nil); err != nil {
+	if err := l.callTask(leadTasks.CloseTasks, request, nil); err != nil {
 		l.status.LastError = fmt.Sprintf("close tasks of %s: %s", l.subject(), rootMessage(err))
 		l.logger.Error("Closing lead tasks failed", "Subject", l.subject(), "Error", err)
 	}

@@ -167,8 +167,13 @@ func Run(ctx context.Context, opts Options) (err error) {
 		if err := chains.StartBankReconciliation(ctx, temporalClient, cfg); err != nil {
 			return err
 		}
-		if err := ensureSyncSchedule(ctx, temporalClient, cfg); err != nil {
-			return err
+		if _, ok := deps.erp.(erpsync.Source); ok {
+			scheduleCtx, stopSchedule := context.WithCancel(ctx)
+			scheduleDone := make(chan struct{})
+			go func() { defer close(scheduleDone); keepSyncSchedule(scheduleCtx, temporalClient, cfg, logger) }()
+			stack.push("sync schedule", func() error { stopSchedule(); <-scheduleDone; return nil })
+		} else {
+			logger.WithField("connector", cfg.ERP.Connector).Info("the ERP connector lists no changes, so no ERP sync is scheduled")
 		}
 		starterCtx, stopStarter := context.WithCancel(ctx)
 		done := make(chan struct{})
@@ -386,7 +391,12 @@ func newWorkers(c client.Client, cfg *config.Config, deps *connectorSet, st *sto
 	chains.RegisterWorkflowWithOptions(workflows.LeadSLA, workflow.RegisterOptions{Name: workflows.LeadSLAName})
 	chains.RegisterActivity(&activities.LeadActivities{Store: st})
 	chains.RegisterWorkflowWithOptions(workflows.SyncERP, workflow.RegisterOptions{Name: workflows.SyncERPName})
-	chains.RegisterActivity(&activities.SyncERPActivities{Syncer: &erpsync.Syncer{Store: st, Source: deps.erp}})
+	// Only a connector that can list changes since a watermark feeds the
+	// sync; with another one the sync workflow is registered but never
+	// scheduled.
+	if source, ok := deps.erp.(erpsync.Source); ok {
+		chains.RegisterActivity(&activities.SyncERPActivities{Syncer: &erpsync.Syncer{Store: st, Source: source}})
+	}
 
 	reconciliation := worker.New(c, cfg.ReconciliationTaskQueue(), worker.Options{
 		MaxConcurrentActivityExecutionSize:     4,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sirupsen/logrus"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -19,6 +20,27 @@ const SyncERPScheduleID = "ordo-sync-erp"
 
 // defaultSyncInterval is the schedule interval when erp.sync_interval is 0.
 const defaultSyncInterval = 5 * time.Minute
+
+// keepSyncSchedule runs ensureSyncSchedule until it succeeds or ctx ends.
+// It runs beside the start of ordo instead of in it: right after a
+// restart the embedded server's schedules can take a minute to answer,
+// and the rest of ordo must not wait for them.
+func keepSyncSchedule(ctx context.Context, c client.Client, cfg *config.Config, logger logrus.FieldLogger) {
+	for {
+		attemptCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := ensureSyncSchedule(attemptCtx, c, cfg)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		logger.WithError(err).Warn("creating the ERP sync schedule failed; retrying in 30s")
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(30 * time.Second):
+		}
+	}
+}
 
 // ensureSyncSchedule creates the schedule that starts SyncERP every
 // erp.sync_interval, or updates its interval when it exists, so every
