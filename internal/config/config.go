@@ -284,6 +284,7 @@ func Load(path string) (*Config, error) {
 		}
 	}
 	applyEnv(cfg)
+	cfg.alignDerivedAddresses()
 	if err := cfg.Validate(); err != nil {
 		if path == "" {
 			return nil, err
@@ -511,4 +512,25 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// alignDerivedAddresses re-points the settings that follow an address
+// when a configuration file moves that address but leaves them at their
+// defaults: the API's public URL follows api.address, and the clients of
+// the built-in simulators follow the simulators' addresses. Without this,
+// a second ordo dev with moved ports would call the first one's
+// simulators.
+func (c *Config) alignDerivedAddresses() {
+	d := Default()
+	follow := func(derived *string, defaultDerived, address, defaultAddress, format string) {
+		if *derived == defaultDerived && address != "" && address != defaultAddress {
+			*derived = fmt.Sprintf(format, address)
+		}
+	}
+	follow(&c.API.PublicURL, d.API.PublicURL, c.API.Address, d.API.Address, "http://%s")
+	follow(&c.ERP.BaseURL, d.ERP.BaseURL, c.Sim.Kingdee.Address, d.Sim.Kingdee.Address, "http://%s/k3cloud/")
+	follow(&c.EInvoice.BaseURL, d.EInvoice.BaseURL, c.Sim.EInvoice.Address, d.Sim.EInvoice.Address, "http://%s")
+	follow(&c.Bank.BaseURL, d.Bank.BaseURL, c.Sim.Bank.Address, d.Sim.Bank.Address, "http://%s")
+	follow(&c.Notify.SMTP.Address, d.Notify.SMTP.Address, c.Sim.SMTP.Address, d.Sim.SMTP.Address, "%s")
+	follow(&c.Notify.WeCom.BaseURL, d.Notify.WeCom.BaseURL, c.Sim.WeCom.Address, d.Sim.WeCom.Address, "http://%s")
 }

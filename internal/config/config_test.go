@@ -149,3 +149,30 @@ func TestCredentialResolve(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadMovesDerivedAddresses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ordo.yaml")
+	data := []byte("api:\n  address: 127.0.0.1:18080\nsimulators:\n  kingdee:\n    address: 127.0.0.1:18091\n  bank:\n    address: 127.0.0.1:18093\n  smtp:\n    address: 127.0.0.1:12525\n")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if cfg.API.PublicURL != "http://127.0.0.1:18080" {
+		t.Errorf("api.public_url = %s, expected it to follow api.address", cfg.API.PublicURL)
+	}
+	if cfg.ERP.BaseURL != "http://127.0.0.1:18091/k3cloud/" {
+		t.Errorf("erp.base_url = %s, expected it to follow the Kingdee simulator", cfg.ERP.BaseURL)
+	}
+	if cfg.Bank.BaseURL != "http://127.0.0.1:18093" {
+		t.Errorf("bank.base_url = %s, expected it to follow the bank simulator", cfg.Bank.BaseURL)
+	}
+	if cfg.Notify.SMTP.Address != "127.0.0.1:12525" {
+		t.Errorf("notify.smtp.address = %s, expected it to follow the SMTP sink", cfg.Notify.SMTP.Address)
+	}
+	if cfg.EInvoice.BaseURL != Default().EInvoice.BaseURL {
+		t.Errorf("einvoice.base_url = %s, expected the default while its simulator did not move", cfg.EInvoice.BaseURL)
+	}
+}
