@@ -8,7 +8,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordo-project/ordo/connectors"
-	"github.com/ordo-project/ordo/internal/chains"
 	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/numbering"
 	"github.com/ordo-project/ordo/internal/signing"
@@ -133,11 +132,7 @@ func TestCallbacksDelivered(t *testing.T) {
 // TestCallbacksIgnored checks callbacks that are valid but have nothing
 // to act on. The response is 200, so the sender stops retrying.
 func TestCallbacksIgnored(t *testing.T) {
-	// A starter whose loop does not run, so a seeded contract stays
-	// without a chain.
-	ts := newTestServer(t, "sqlite", func(s *Server) {
-		s.Contracts = &chains.Starter{Store: s.Store, Client: s.Temporal, Config: s.Config, Logger: s.Logger}
-	})
+	ts := newTestServer(t, "sqlite", withIdleStarter)
 
 	t.Run("contract without chain", func(t *testing.T) {
 		no := uniqueNo(t)

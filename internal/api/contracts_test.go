@@ -202,7 +202,7 @@ func TestContractsShow(t *testing.T) {
 }
 
 func TestContractsCancelResume(t *testing.T) {
-	ts := newTestServer(t, "sqlite", nil)
+	ts := newTestServer(t, "sqlite", withIdleStarter)
 	running := seedContract(t, ts, uniqueNo(t), store.ContractInProduction, true)
 	parked := seedContract(t, ts, uniqueNo(t), store.ContractNeedsAttention, true)
 	closed := seedContract(t, ts, uniqueNo(t), store.ContractClosed, false)

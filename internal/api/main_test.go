@@ -145,6 +145,12 @@ func newTestServer(t *testing.T, driver string, configure func(*Server)) *testSe
 	return &testServer{t: t, store: st, server: server, url: httpServer.URL}
 }
 
+// withIdleStarter gives the server a starter whose loop does not run, so
+// a seeded contract without a chain keeps none.
+func withIdleStarter(s *Server) {
+	s.Contracts = &chains.Starter{Store: s.Store, Client: s.Temporal, Config: s.Config, Logger: s.Logger}
+}
+
 // waitChainStarted waits until the starter started the chain of contract
 // no, which happens shortly after the contract-signed event was accepted.
 func (ts *testServer) waitChainStarted(no string) {

@@ -103,6 +103,13 @@ func (r *Renderer) Render(template string, params map[string]string, due *time.T
 	if strings.TrimSpace(data[ParamDeadline]) == "" && due != nil && slices.Contains(names, ParamDeadline) {
 		data[ParamDeadline] = due.In(r.location).Format(DeadlineFormat)
 	}
+	// Workflows pass times as RFC 3339 in UTC; people read them in the
+	// configured time zone.
+	for name, value := range data {
+		if t, err := time.Parse(time.RFC3339, value); err == nil {
+			data[name] = t.In(r.location).Format(DeadlineFormat)
+		}
+	}
 
 	var rendered Rendered
 	for _, name := range names {

@@ -204,3 +204,26 @@ func TestMessageFilesMatchParams(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderShowsPassedTimesInZone(t *testing.T) {
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRenderer("zh-CN", shanghai)
+	if err != nil {
+		t.Fatalf("renderer: %v", err)
+	}
+	params := map[string]string{}
+	for _, name := range TemplateParams[TemplateLeadReminder] {
+		params[name] = "x"
+	}
+	params[ParamDeadline] = "2026-12-05T01:30:55Z"
+	rendered, err := r.Render(TemplateLeadReminder, params, nil)
+	if err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	if !strings.Contains(rendered.Body, "2026-12-05 09:30") {
+		t.Errorf("body %q does not show the deadline in Asia/Shanghai (09:30)", rendered.Body)
+	}
+}
