@@ -41,6 +41,11 @@ the moment they woke.`,
 			if err != nil {
 				return err
 			}
+			// Email and the log are the channels a reminder needs. WeCom
+			// paces each person to 30 messages a minute, so thousands of
+			// reminders for a few benchmark reps would measure its pacing,
+			// not the timers.
+			cfg.Notify.Channels = []string{"email", "log"}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "machine: %s\n", machineDescription())
 			endpoints, stopStack, err := startBenchStack(ctx, cfg, dataDir)
