@@ -121,6 +121,10 @@ func (s *Server) contractSigned(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid_contract", fmt.Sprintf("event %s: %v", event.EventID, err))
 		return
 	}
+	if err := s.checkProduct(r.Context(), contract.ProductName); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "invalid_contract", fmt.Sprintf("event %s: %v", event.EventID, err))
+		return
+	}
 	digest := sha256.Sum256(body)
 	contract.ContentHash = hex.EncodeToString(digest[:])
 
@@ -368,4 +372,24 @@ func derefOrEmpty(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// checkProduct rejects a product missing from the catalogue once a
+// catalogue exists, so a misspelt product never reaches the ERP as an
+// invented material. Before the first CRM import the catalogue is empty
+// and every product is accepted.
+func (s *Server) checkProduct(ctx context.Context, name string) error {
+	_, err := s.Store.ProductByName(ctx, name)
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	count, countErr := s.Store.DB.NewSelect().Model((*store.Product)(nil)).Count(ctx)
+	if countErr != nil {
+		return countErr
+	}
+	if count == 0 {
+		return nil
+	}
+	return &contracts.FieldError{Field: "product", Message: fmt.Sprintf(
+		"%q is not in the product catalogue: send the name of an imported product, or import the CRM's products.csv with it", name)}
 }

@@ -488,3 +488,21 @@ func TestContractSignedStartFails(t *testing.T) {
 		t.Errorf("starter kicked %d times after the second event, expected twice", starter.kicks)
 	}
 }
+
+func TestContractSignedUnknownProduct(t *testing.T) {
+	ts := newTestServer(t, "sqlite", withIdleStarter)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	product := &store.Product{Name: "GTX Pro", ProductNo: "MAT-GTXPRO", CreatedAt: now, UpdatedAt: now}
+	if _, err := ts.store.DB.NewInsert().Model(product).Exec(ctx); err != nil {
+		t.Fatalf("seed product: %v", err)
+	}
+	no := uniqueNo(t)
+	event := signedEvent("evt-"+no, no)
+	event["product"] = "Nope"
+	ts.postSigned(contractSignedPath, mustJSON(t, event)).expectError(t, http.StatusUnprocessableEntity, "invalid_contract",
+		"product", "Nope", "not in the product catalogue")
+	if _, err := ts.store.GetContract(ctx, no); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("contract %s stored after a rejected event (err %v)", no, err)
+	}
+}
