@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -161,13 +162,34 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		MaxIdleConns: cfg.SQLiteConnections,
 	}
 
-	if _, statErr := os.Stat(dbPath); errors.Is(statErr, os.ErrNotExist) {
-		logger.WithField(logging.KeyFile, dbPath).Info("creating Temporal schema")
-		if err := sqliteschema.SetupSchema(sqlConfig); err != nil {
-			return nil, fmt.Errorf("create Temporal schema in %s: %w", dbPath, err)
+	// Visibility records live in a file of their own, so their writes do
+	// not wait for the execution store's write lock: two connections on
+	// one SQLite file take turns through the busy timeout, which left the
+	// machine idle while thousands of timers waited. A data directory
+	// created before keeps visibility in temporal.db.
+	visPath := filepath.Join(filepath.Dir(dbPath), "temporal-visibility.db")
+	visConfig := sqlConfig
+	_, dbErr := os.Stat(dbPath)
+	_, visErr := os.Stat(visPath)
+	if errors.Is(dbErr, os.ErrNotExist) || visErr == nil {
+		copied := *sqlConfig
+		copied.DatabaseName = visPath
+		copied.ConnectAttributes = maps.Clone(sqlConfig.ConnectAttributes)
+		visConfig = &copied
+	}
+	stores := []*config.SQL{sqlConfig}
+	if visConfig != sqlConfig {
+		stores = append(stores, visConfig)
+	}
+	for _, store := range stores {
+		if _, statErr := os.Stat(store.DatabaseName); errors.Is(statErr, os.ErrNotExist) {
+			logger.WithField(logging.KeyFile, store.DatabaseName).Info("creating Temporal schema")
+			if err := sqliteschema.SetupSchema(store); err != nil {
+				return nil, fmt.Errorf("create Temporal schema in %s: %w", store.DatabaseName, err)
+			}
+		} else if statErr != nil {
+			return nil, fmt.Errorf("inspect %s: %w", store.DatabaseName, statErr)
 		}
-	} else if statErr != nil {
-		return nil, fmt.Errorf("inspect %s: %w", dbPath, statErr)
 	}
 
 	nsConfig, err := sqliteschema.NewNamespaceConfig("active", cfg.Namespace, false, SearchAttributes)
@@ -179,7 +201,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("register namespace %s: %w", cfg.Namespace, err)
 	}
 
-	serverConfig, err := buildServerConfig(sqlConfig, frontendHost, frontendPort)
+	serverConfig, err := buildServerConfig(sqlConfig, visConfig, frontendHost, frontendPort)
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +345,7 @@ func (s *Server) startUI(address string) error {
 	return nil
 }
 
-func buildServerConfig(sqlConfig *config.SQL, frontendHost string, frontendPort int) (*config.Config, error) {
+func buildServerConfig(sqlConfig, visConfig *config.SQL, frontendHost string, frontendPort int) (*config.Config, error) {
 	ports, err := freePorts(frontendHost, 7)
 	if err != nil {
 		return nil, err
@@ -349,11 +371,12 @@ func buildServerConfig(sqlConfig *config.SQL, frontendHost string, frontendPort 
 	}
 	cfg.Global.PProf = config.PProf{Port: 0}
 	cfg.Persistence = config.Persistence{
-		DefaultStore:     sqliteplugin.PluginName,
-		VisibilityStore:  sqliteplugin.PluginName,
+		DefaultStore:     "executions",
+		VisibilityStore:  "visibility",
 		NumHistoryShards: 1,
 		DataStores: map[string]config.DataStore{
-			sqliteplugin.PluginName: {SQL: sqlConfig},
+			"executions": {SQL: sqlConfig},
+			"visibility": {SQL: visConfig},
 		},
 	}
 	cfg.ClusterMetadata = &cluster.Config{
