@@ -9,9 +9,9 @@ import (
 	"github.com/ordo-project/ordo/internal/rules"
 )
 
-// TestRuleChangeKeepsRunningVersion applies a rules version, assigns a
-// lead, applies another version with a longer first-contact deadline and
-// assigns a second lead: the first lead's workflow keeps the version and
+// TestRuleChangeKeepsRunningVersion assigns a lead under one rules
+// version, then applies a version with a longer first-contact deadline and
+// assigns a second lead. The first lead's workflow keeps the version and
 // deadline it started with, and only the second takes the new ones.
 func TestRuleChangeKeepsRunningVersion(t *testing.T) {
 	t.Parallel()

@@ -21,9 +21,9 @@ import (
 const pendingTimers = 1000
 
 // TestThousandTimersAcrossKill imports 1,000 open leads whose reminders
-// fall due three minutes after the import, kills ordo dev with SIGKILL
-// while every reminder timer is pending, starts it again, and checks that
-// each lead gets exactly one reminder task and one reminder email.
+// fall due three minutes after the import. It kills ordo dev with SIGKILL
+// while every reminder timer is pending and starts it again. Each lead
+// must then get exactly one reminder task and one reminder email.
 func TestThousandTimersAcrossKill(t *testing.T) {
 	binary := buildOrdo(t)
 	cfg := testConfig(t, stackOptions{LocalActivities: true})

@@ -163,9 +163,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 
 	// Visibility records live in a file of their own, so their writes do
-	// not wait for the execution store's write lock: two connections on
-	// one SQLite file take turns through the busy timeout, which left the
-	// machine idle while thousands of timers waited. A data directory
+	// not wait for the execution store's write lock. Two connections on one
+	// SQLite file take turns through the busy timeout. A data directory
 	// created before keeps visibility in temporal.db.
 	visPath := filepath.Join(filepath.Dir(dbPath), "temporal-visibility.db")
 	visConfig := sqlConfig
