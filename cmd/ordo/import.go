@@ -99,7 +99,7 @@ the importer did. Importing the same files again changes nothing.`,
 				return printJSON(out, final)
 			}
 			if final.Summary != nil {
-				printImportSummary(out, final.Summary, final.Started, final.LeadsStarted)
+				printImportSummary(out, final.Summary, final.Started, final.LeadsStarted, final.OpenLeadsWithWorkflow)
 				printRenewalStates(out, final.Renewals)
 				if len(final.Summary.Issues) > 0 {
 					if reportPath == "" {
@@ -174,7 +174,7 @@ func phaseTitle(phase string) string {
 	return phase
 }
 
-func printImportSummary(out io.Writer, s *crmimport.Summary, started, leadsStarted int) {
+func printImportSummary(out io.Writer, s *crmimport.Summary, started, leadsStarted, openLeads int) {
 	fmt.Fprintf(out, "\nImport %s: %s (currency %s)\n\n", s.RunID, s.Status, s.Currency)
 	table := newTable(out)
 	fmt.Fprintln(table, "FILE\tROWS\tIMPORTED\tUPDATED\tUNCHANGED\tREJECTED")
@@ -189,7 +189,7 @@ func printImportSummary(out io.Writer, s *crmimport.Summary, started, leadsStart
 	fmt.Fprintf(out, "Leads:     %d created, %d updated, %d unchanged, %d closed\n", l.Created, l.Updated, l.Unchanged, l.Closed)
 	fmt.Fprintf(out, "Lost deals stored: %d\n", s.LostDealsStored)
 	fmt.Fprintf(out, "Chains started: %d\n", started)
-	fmt.Fprintf(out, "Lead SLA workflows started: %d\n", leadsStarted)
+	fmt.Fprintf(out, "Lead SLA workflows: %d started by this import; %d open leads have one\n", leadsStarted, openLeads)
 	fmt.Fprintf(out, "Issues: %d errors, %d warnings\n", s.Errors, s.Warnings)
 	printIssueGroups(out, s.Issues)
 }

@@ -35,8 +35,11 @@ type ImportEvent struct {
 	// LeadsStarted counts lead SLA workflows this request started after
 	// the import, in the final event. The lead starter's background pass
 	// may start some of the new leads' workflows while the import runs.
-	LeadsStarted int          `json:"lead_workflows_started,omitempty"`
-	Error        *errorDetail `json:"error,omitempty"`
+	LeadsStarted int `json:"lead_workflows_started,omitempty"`
+	// OpenLeadsWithWorkflow counts the open leads that have an SLA
+	// workflow once the import is done, whoever started it.
+	OpenLeadsWithWorkflow int          `json:"open_leads_with_workflow,omitempty"`
+	Error                 *errorDetail `json:"error,omitempty"`
 }
 
 // PhaseStartChains is the progress phase after the import proper, while
@@ -119,6 +122,12 @@ func (s *Server) importCRM(w http.ResponseWriter, r *http.Request) {
 	}
 	leadsStarted := s.startImportedLeads(ctx, stream, summary.Leads.Created)
 	final := ImportEvent{Type: "summary", Summary: summary, Started: started, LeadsStarted: leadsStarted}
+	if open, err := s.Store.DB.NewSelect().Model((*store.Lead)(nil)).
+		Where("workflow_started_at IS NOT NULL").Where("state <> ?", store.LeadClosed).Count(ctx); err == nil {
+		final.OpenLeadsWithWorkflow = int(open)
+	} else {
+		s.Logger.WithError(err).Warn("counting open leads with a workflow after the import failed")
+	}
 	if s.Renewals != nil && summary.Contracts.Created > 0 {
 		if _, err := s.Renewals.PlanPending(ctx); err != nil {
 			s.Logger.WithError(err).Warn("planning renewals after the import failed; the planner retries")
