@@ -26,11 +26,18 @@ func TestRuleChangeKeepsRunningVersion(t *testing.T) {
 	}
 	applyLeadRules(t, s.API, firstContact(2*time.Hour))
 	early := createLead(t, s, "LMID0001")
+	// A workflow fixes its version in its first task, so wait for that
+	// before the rules change.
+	earlyVersion, _ := leadClock(t, s, early)
 	applyLeadRules(t, s.API, firstContact(5*time.Hour))
 	late := createLead(t, s, "LMID0002")
 
-	earlyVersion, earlyWithin := leadClock(t, s, early)
 	lateVersion, lateWithin := leadClock(t, s, late)
+	// The first lead's clock, read again after the change, must not move.
+	earlyVersionAfter, earlyWithin := leadClock(t, s, early)
+	if earlyVersionAfter != earlyVersion {
+		t.Errorf("first lead moved from rules version %d to %d after the change", earlyVersion, earlyVersionAfter)
+	}
 	if lateVersion != earlyVersion+1 {
 		t.Errorf("rules versions %d then %d, expected the second lead on the next version", earlyVersion, lateVersion)
 	}
