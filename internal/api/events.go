@@ -62,9 +62,9 @@ type ContractSignedAnswer struct {
 	WorkflowID string `json:"workflow_id"`
 }
 
-// contractSigned records a signed contract from the CRM and asks the
+// contractSigned records a signed contract from the CRM and kicks the
 // starter to start its chain. The event id, the customer and the contract
-// are written in one transaction before the answer, so an accepted event is
+// are written in one transaction before the response, so an accepted event is
 // never lost: the starter's loop starts every recorded contract that has no
 // workflow yet, also after a restart.
 func (s *Server) contractSigned(w http.ResponseWriter, r *http.Request) {

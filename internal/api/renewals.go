@@ -208,7 +208,7 @@ func (s *Server) writeRenewalError(w http.ResponseWriter, contractNo string, err
 }
 
 // cancelRenewal ends the renewal of a contract whose cancellation the
-// chain accepted. A failure is logged, not answered: the cancellation
+// chain accepted. A failure is logged, not returned to the caller: the cancellation
 // itself was accepted, and the renewal workflow ends as lapsed at the
 // latest.
 func (s *Server) cancelRenewal(ctx context.Context, contract *store.Contract, cancel workflows.CancelSignal) {

@@ -110,7 +110,7 @@ func newChildStack(t testing.TB, binary string, cfg *config.Config) *childStack 
 	return c
 }
 
-// Start starts `ordo dev` and waits until its API answers.
+// Start starts `ordo dev` and waits until its API responds.
 func (c *childStack) Start() {
 	t := c.t
 	t.Helper()

@@ -71,7 +71,7 @@ type Measure struct {
 	Name        string `json:"name"`
 	Numerator   string `json:"numerator_counts"`
 	Denominator string `json:"denominator_counts"`
-	// Target is the rate to reach; HigherIsBetter says on which side.
+	// Target is the rate to reach; HigherIsBetter selects on which side.
 	Target         float64  `json:"target"`
 	HigherIsBetter bool     `json:"higher_is_better"`
 	Total          Figure   `json:"total"`

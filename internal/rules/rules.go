@@ -12,7 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Hours says how a deadline counts time.
+// Hours is how a deadline counts time.
 type Hours string
 
 const (
@@ -38,7 +38,7 @@ type Document struct {
 type Deadline struct {
 	// Within is the time allowed for the response.
 	Within Duration `yaml:"within" json:"within"`
-	// Hours says whether Within counts calendar or working hours.
+	// Hours selects whether Within counts calendar or working hours.
 	Hours Hours `yaml:"hours" json:"hours"`
 	// RemindBefore is how long before the deadline the owner is reminded;
 	// zero sends no reminder.
@@ -186,7 +186,7 @@ func (p People) Person(name string) Person {
 	return p.withAddress(Person{Name: name})
 }
 
-// Role returns the person holding role, and false when nobody does.
+// Role returns the person holding role, and false when no one holds it.
 func (p People) Role(role string) (Person, bool) {
 	holder, ok := p.Roles[role]
 	if !ok || holder.Name == "" {

@@ -15,7 +15,7 @@ import (
 // Sentinel errors wrapped in the *connectors.Error a Client returns when
 // the call failed outside the connector.
 var (
-	// ErrUnavailable means the plugin process did not answer: it exited,
+	// ErrUnavailable means the plugin process did not respond: it exited,
 	// crashed or did not reply before the deadline. The call is retryable
 	// and the host should restart the plugin.
 	ErrUnavailable = errors.New("ERP plugin unavailable")

@@ -219,7 +219,7 @@ func (e *ERP) startError(err error, kind connectors.ErrorKind, code string) erro
 }
 
 // call runs fn against the running plugin under the call timeout and
-// discards the process when it did not answer.
+// discards the process when it did not respond.
 func call[T any](ctx context.Context, e *ERP, method string, fn func(ctx context.Context, client *erpplugin.Client) (T, error)) (T, error) {
 	var zero T
 	if _, ok := ctx.Deadline(); !ok {
@@ -238,7 +238,7 @@ func call[T any](ctx context.Context, e *ERP, method string, fn func(ctx context
 	result, err := fn(ctx, client)
 	switch {
 	case errors.Is(err, erpplugin.ErrUnavailable):
-		e.logger.WithError(err).WithField(logging.KeyOperation, method).Warn("ERP plugin did not answer; it restarts on the next call")
+		e.logger.WithError(err).WithField(logging.KeyOperation, method).Warn("ERP plugin did not respond; it restarts on the next call")
 		e.discard(process)
 	case errors.Is(err, erpplugin.ErrInvalidReply):
 		e.logger.WithError(err).WithField(logging.KeyOperation, method).Error("ERP plugin sent an invalid reply")

@@ -357,7 +357,7 @@ type Result struct {
 	Failed map[string]string
 }
 
-// duplicateCheckInterval asks WeCom to drop a copy of the same content to
+// duplicateCheckInterval makes WeCom drop a copy of the same content to
 // the same member within 30 minutes, so a resend after a lost reply does
 // not reach the person twice.
 const duplicateCheckInterval = 1800

@@ -217,7 +217,7 @@ func (s *Simulator) Messages(ctx context.Context, userID string) ([]Message, err
 	return List(ctx, s.cfg.DB, userID)
 }
 
-// ExpireTokens makes every issued token answer 42001.
+// ExpireTokens makes every issued token fail with 42001.
 func (s *Simulator) ExpireTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
