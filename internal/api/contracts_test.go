@@ -354,10 +354,12 @@ func TestContractsShowLive(t *testing.T) {
 		t.Fatalf("mark chain started: %v", err)
 	}
 
-	// The query waits for the chain's first workflow task, which a busy
-	// machine may delay past the handler's 3 s query timeout.
+	// A query waits for the chain's first workflow task, which a busy
+	// machine may delay past the handler's 3 s query timeout; wait for it
+	// here so the loop below retries only a slow query.
+	waitFirstWorkflowTask(t, contract.WorkflowID, time.Minute)
 	var view ContractView
-	for deadline := time.Now().Add(20 * time.Second); ; {
+	for deadline := time.Now().Add(30 * time.Second); ; {
 		resp := ts.do(http.MethodGet, "/api/v1/contracts/"+contract.ContractNo, nil, nil)
 		if resp.status != http.StatusOK {
 			t.Fatalf("status %d, expected 200; body %s", resp.status, resp.body)

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ import (
 	"github.com/ordo-project/ordo/internal/signing"
 	"github.com/ordo-project/ordo/internal/store"
 	"github.com/ordo-project/ordo/internal/store/storetest"
+	"github.com/ordo-project/ordo/internal/testports"
 )
 
 // temporalClient is connected to the embedded Temporal server that
@@ -84,18 +86,14 @@ func runTests(m *testing.M) int {
 	return m.Run()
 }
 
-// freeLoopbackAddress returns a loopback address whose port was free a
-// moment ago.
+// freeLoopbackAddress returns a loopback address no other test binary
+// using testports receives.
 func freeLoopbackAddress() (string, error) {
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testports.Port()
 	if err != nil {
 		return "", err
 	}
-	address := listener.Addr().String()
-	if err := listener.Close(); err != nil {
-		return "", err
-	}
-	return address, nil
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
 }
 
 // testServer is an API server on a real store and the package's Temporal
@@ -369,6 +367,25 @@ func workflowStatus(t *testing.T, workflowID string) enums.WorkflowExecutionStat
 		t.Fatalf("describe workflow %s: %v", workflowID, err)
 	}
 	return resp.GetWorkflowExecutionInfo().GetStatus()
+}
+
+// waitFirstWorkflowTask waits until a worker has completed the workflow's
+// first workflow task.
+func waitFirstWorkflowTask(t *testing.T, workflowID string, timeout time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		iter := temporalClient.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for iter.HasNext() {
+			event, err := iter.Next()
+			if err != nil {
+				t.Fatalf("read history of %s: %v", workflowID, err)
+			}
+			if event.GetEventType() == enums.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+				return
+			}
+		}
+	}
+	t.Fatalf("no worker completed the first workflow task of %s within %s", workflowID, timeout)
 }
 
 // signalsOf returns the decoded input of every signal named name in the

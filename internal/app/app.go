@@ -87,6 +87,22 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 	endpoints := Endpoints{DataDir: opts.DataDir, Simulators: map[string]string{}}
 
+	// Bind the API first: a taken port then fails in a second, before
+	// Temporal and the workers start.
+	var listener net.Listener
+	if opts.RunAPI {
+		listener, err = listen(cfg.API.Address)
+		if err != nil {
+			return err
+		}
+		stack.push("API listener", func() error {
+			if err := listener.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+
 	if opts.Dev {
 		srv, err := devserver.Start(ctx, devserver.Config{
 			DataDir: opts.DataDir, FrontendAddress: cfg.Temporal.Address, UIAddress: opts.UIAddress,
@@ -214,10 +230,6 @@ func Run(ctx context.Context, opts Options) (err error) {
 	listenErr := make(chan error, 1)
 	apiCtx, stopAPI := context.WithCancel(ctx)
 	defer stopAPI()
-	listener, err := listen(cfg.API.Address)
-	if err != nil {
-		return err
-	}
 	endpoints.API = listener.Addr().String()
 	go func() { listenErr <- server.Serve(apiCtx, listener) }()
 	if opts.Ready != nil {

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -32,6 +31,7 @@ import (
 	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/signing"
 	"github.com/ordo-project/ordo/internal/store/storetest"
+	"github.com/ordo-project/ordo/internal/testports"
 )
 
 // stackOptions select the database and tune the configuration of a test
@@ -250,20 +250,11 @@ func (s *stack) TemporalClient() client.Client {
 	return c
 }
 
-// freeAddress reserves a loopback port by listening on port 0 and returns
-// its address once released, so the stack never uses the default ports of
-// an `ordo dev` running on the machine.
+// freeAddress returns a loopback address that stays this test binary's,
+// so a stack stopped and started again finds its ports free.
 func freeAddress(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("reserve a free port: %v", err)
-	}
-	address := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatalf("release port %s: %v", address, err)
-	}
-	return address
+	return testports.Address(t)
 }
 
 // postgresDatabase creates an empty database on the server named by
