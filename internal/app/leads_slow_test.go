@@ -53,7 +53,7 @@ func TestImportSampleStartsLeadWorkflows(t *testing.T) {
 	if len(ids) != sampleOpenLeads {
 		t.Fatalf("API lists %d open or contacted leads, expected %d", len(ids), sampleOpenLeads)
 	}
-	waitForRunningLeadWorkflows(t, c, sampleOpenLeads, time.Minute)
+	waitForRunningLeadWorkflows(t, c, sampleOpenLeads, 3*time.Minute)
 	for i, id := range ids {
 		if i%100 != 0 {
 			continue
@@ -102,13 +102,15 @@ func waitForRunningLeadWorkflows(t testing.TB, c client.Client, want int, timeou
 		resp, err := c.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{
 			Query: `OrdoKind = "lead" AND ExecutionStatus = "Running"`,
 		})
-		if err != nil {
-			t.Fatalf("count lead workflows: %v", err)
-		}
-		if int(resp.GetCount()) == want {
+		// The import's chains keep the server busy, so a single count may
+		// time out; only the deadline ends the wait.
+		if err == nil && int(resp.GetCount()) == want {
 			return
 		}
 		if time.Now().After(deadline) {
+			if err != nil {
+				t.Fatalf("count lead workflows, still failing after %s: %v", timeout, err)
+			}
 			t.Fatalf("Temporal lists %d running workflows with OrdoKind = lead after %s, expected %d", resp.GetCount(), timeout, want)
 		}
 		time.Sleep(time.Second)
