@@ -111,24 +111,43 @@ func (a *TaskActivities) sendNotification(ctx context.Context, log logrus.FieldL
 		log.Warn("notification not sent: " + reason)
 		return a.markFailed(ctx, n.ID, reason)
 	}
+	if notify.IsPaced(channel) {
+		// The outbox sends it at the channel's pace; the activity's slot
+		// is free at once.
+		if a.Outbox != nil {
+			a.Outbox.Kick()
+		}
+		log.Debug("notification queued in the outbox of its paced channel")
+		return nil
+	}
+	return a.deliver(ctx, log, channel, n, task, time.Time{})
+}
 
-	receipt, err := channel.Send(ctx, notify.Message{
-		Key: n.Key, Recipient: task.Assignee, Address: n.Address,
-		Title: task.Title, Body: task.Body, Link: task.Link, Due: task.DueAt,
-		TaskKind: task.Kind, TaskSubject: task.Subject,
-	})
+// deliver sends the pending notification n about task through channel and
+// records the outcome: sent, failed for good, or one more failed attempt
+// held back until retryAt (not held back when retryAt is zero). It returns
+// an error only for a failure that a retry may fix.
+func (a *TaskActivities) deliver(ctx context.Context, log logrus.FieldLogger, channel notify.Channel, n *store.Notification, task *store.Task, retryAt time.Time) error {
+	receipt, err := channel.Send(ctx, taskMessage(n, task))
 	if err != nil && notify.IsPermanent(err) {
 		log.WithError(err).Warn("notification failed permanently and will not be retried")
 		return a.markFailed(ctx, n.ID, err.Error())
 	}
 	if err != nil {
-		log.WithError(err).Warn("notification failed, the activity retries it")
 		recordCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
 		defer cancel()
-		if rerr := store.RecordNotificationAttempt(recordCtx, a.Store.DB, n.ID, err.Error()); rerr != nil {
+		if ctx.Err() != nil {
+			// Stopped by ordo, not failed: the next attempt starts afresh.
+			if rerr := store.ReleaseNotification(recordCtx, a.Store.DB, n.ID); rerr != nil {
+				log.WithError(rerr).Error("could not release the interrupted notification")
+			}
+			return fmt.Errorf("send %s notification %s: %w", n.Channel, n.Key, err)
+		}
+		log.WithError(err).Warn("notification failed and will be retried")
+		if rerr := store.RecordNotificationAttempt(recordCtx, a.Store.DB, n.ID, err.Error(), retryAt); rerr != nil {
 			log.WithError(rerr).Error("could not record the failed notification attempt")
 		}
-		return fmt.Errorf("send %s notification %s: %w", name, n.Key, err)
+		return fmt.Errorf("send %s notification %s: %w", n.Channel, n.Key, err)
 	}
 
 	// The message has left. From here until the mark commits is the
@@ -140,6 +159,15 @@ func (a *TaskActivities) sendNotification(ctx context.Context, log logrus.FieldL
 		return err
 	}
 	return nil
+}
+
+// taskMessage is the message of notification n about task.
+func taskMessage(n *store.Notification, task *store.Task) notify.Message {
+	return notify.Message{
+		Key: n.Key, Recipient: task.Assignee, Address: n.Address,
+		Title: task.Title, Body: task.Body, Link: task.Link, Due: task.DueAt,
+		TaskKind: task.Kind, TaskSubject: task.Subject,
+	}
 }
 
 func (a *TaskActivities) markFailed(ctx context.Context, id int64, reason string) error {

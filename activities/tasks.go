@@ -43,6 +43,9 @@ type TaskActivities struct {
 	// BaseURL/api/v1/tasks/ID, and no link is set when BaseURL is empty.
 	BaseURL string
 	Logger  *logrus.Logger
+	// Outbox, when set, is kicked when a notification of a paced channel
+	// is recorded, so it goes out without waiting for the next pass.
+	Outbox interface{ Kick() }
 }
 
 // Log field names of the task activities.

@@ -174,6 +174,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 		if plugin, ok := deps.erp.(*pluginhost.ERP); ok {
 			stack.push("ERP plugin", func() error { plugin.Close(); return nil })
 		}
+		deps.tasks = newTaskActivities(cfg, deps, st, logger)
+		outbox := &activities.Outbox{Tasks: deps.tasks}
+		deps.tasks.Outbox = outbox
 		for _, w := range newWorkers(temporalClient, cfg, deps, st, logger) {
 			if err := w.Start(); err != nil {
 				return fmt.Errorf("start worker: %w", err)
@@ -191,6 +194,10 @@ func Run(ctx context.Context, opts Options) (err error) {
 		} else {
 			logger.WithField("connector", cfg.ERP.Connector).Info("the ERP connector lists no changes, so no ERP sync is scheduled")
 		}
+		outboxCtx, stopOutbox := context.WithCancel(ctx)
+		outboxDone := make(chan struct{})
+		go func() { defer close(outboxDone); outbox.Run(outboxCtx, 2*time.Second) }()
+		stack.push("notification outbox", func() error { stopOutbox(); <-outboxDone; return nil })
 		starterCtx, stopStarter := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { defer close(done); starter.Run(starterCtx, 5*time.Second) }()
@@ -302,6 +309,9 @@ type connectorSet struct {
 	einvoice *einvoiceconnector.Client
 	bank     *bankconnector.Client
 	notify   notifySet
+	// tasks are the task activities; Run builds them so the outbox of
+	// paced channels shares them.
+	tasks *activities.TaskActivities
 }
 
 // erpConnector is the ERP of the contract-to-cash chain and price lists.
@@ -393,7 +403,11 @@ func newWorkers(c client.Client, cfg *config.Config, deps *connectorSet, st *sto
 	})
 	rulesActivities := &activities.RulesActivities{Store: st}
 	chains.RegisterActivity(rulesActivities)
-	chains.RegisterActivity(newTaskActivities(cfg, deps, st, logger))
+	tasks := deps.tasks
+	if tasks == nil {
+		tasks = newTaskActivities(cfg, deps, st, logger)
+	}
+	chains.RegisterActivity(tasks)
 	chains.RegisterActivity(&activities.VerificationActivities{Store: st, Rules: rulesActivities})
 	chains.RegisterWorkflowWithOptions(workflows.Approval, workflow.RegisterOptions{Name: workflows.ApprovalName})
 	chains.RegisterActivity(&activities.ApprovalActivities{

@@ -107,11 +107,11 @@ func mailLedger(t *testing.T, c *apiclient.Client) smtpsim.MailSummary {
 	return *ledger.Mail
 }
 
-// waitWeComDelivered waits up to 30 seconds until the WeCom simulator
+// waitWeComDelivered waits up to within until the WeCom simulator
 // delivered at least want messages, and returns its summary.
-func waitWeComDelivered(t *testing.T, c *apiclient.Client, want int) wecomsim.Summary {
+func waitWeComDelivered(t *testing.T, c *apiclient.Client, want int, within time.Duration) wecomsim.Summary {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(within)
 	for {
 		var ledger struct {
 			WeCom *wecomsim.Summary `json:"wecom"`
@@ -163,7 +163,7 @@ func TestTaskOnceAcrossRestart(t *testing.T) {
 	if mail := mailLedger(t, s.API); mail.Messages != 1 {
 		t.Fatalf("mail before the restart %+v, expected one message", mail)
 	}
-	if messages := waitWeComDelivered(t, s.API, 1); messages.Delivered != 1 {
+	if messages := waitWeComDelivered(t, s.API, 1, 30*time.Second); messages.Delivered != 1 {
 		t.Fatalf("WeCom messages before the restart %+v, expected one", messages)
 	}
 
@@ -191,7 +191,7 @@ func TestTaskOnceAcrossRestart(t *testing.T) {
 	if mail := mailLedger(t, s.API); mail.Messages != 1 || mail.Duplicated != 0 {
 		t.Errorf("mail after the restart %+v, expected still one message", mail)
 	}
-	if messages := waitWeComDelivered(t, s.API, 1); messages.Delivered != 1 || messages.DuplicateCopies != 0 {
+	if messages := waitWeComDelivered(t, s.API, 1, 30*time.Second); messages.Delivered != 1 || messages.DuplicateCopies != 0 {
 		t.Errorf("WeCom messages after the restart %+v, expected still one", messages)
 	}
 

@@ -103,6 +103,35 @@ func StableID(key string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// Paced is implemented by channels that hold a message back until the
+// recipient may receive another one, such as WeCom's 30 messages a minute
+// per person. ordo sends through them from an outbox instead of from the
+// task activity, so a burst for one person waits in the database and not
+// in a worker's activity slots.
+type Paced interface {
+	Channel
+	// Paced reports whether the channel paces its messages.
+	Paced() bool
+}
+
+// IsPaced reports whether ordo sends through channel from the outbox.
+func IsPaced(channel Channel) bool {
+	p, ok := channel.(Paced)
+	return ok && p.Paced()
+}
+
+// PacedNames returns the names of the registry's paced channels, sorted.
+func (r *Registry) PacedNames() []string {
+	var names []string
+	for name, channel := range r.channels {
+		if IsPaced(channel) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
 // Registry holds the channels by name.
 type Registry struct {
 	channels map[string]Channel

@@ -93,6 +93,11 @@ type Notification struct {
 	CreatedAt time.Time  `bun:"created_at" json:"created_at"`
 	SentAt    *time.Time `bun:"sent_at" json:"sent_at,omitempty"`
 	UpdatedAt time.Time  `bun:"updated_at" json:"updated_at"`
+	// NextAttemptAt holds a pending notification of a paced channel back
+	// until then, after a failed attempt.
+	NextAttemptAt *time.Time `bun:"next_attempt_at" json:"next_attempt_at,omitempty"`
+	// ClaimedUntil is the end of a dispatcher's claim on the row.
+	ClaimedUntil *time.Time `bun:"claimed_until" json:"-"`
 }
 
 // NotificationKey returns the key of a task's notification through channel.
@@ -294,11 +299,19 @@ func InsertNotification(ctx context.Context, db bun.IDB, n *Notification) (bool,
 }
 
 // RecordNotificationAttempt counts a failed attempt that will be retried
-// and keeps its error. The notification stays pending.
-func RecordNotificationAttempt(ctx context.Context, db bun.IDB, id int64, errText string) error {
+// and keeps its error. The notification stays pending, unclaimed, and
+// held back until retryAt when that is set.
+func RecordNotificationAttempt(ctx context.Context, db bun.IDB, id int64, errText string, retryAt time.Time) error {
+	var next *time.Time
+	if !retryAt.IsZero() {
+		at := retryAt.UTC().Truncate(time.Microsecond)
+		next = &at
+	}
 	_, err := db.NewUpdate().Model((*Notification)(nil)).
 		Set("attempts = attempts + 1").
 		Set("last_error = ?", errText).
+		Set("next_attempt_at = ?", next).
+		Set("claimed_until = NULL").
 		Set("updated_at = ?", now()).
 		Where("id = ? AND state = ?", id, NotificationPending).
 		Exec(ctx)

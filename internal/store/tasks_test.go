@@ -131,7 +131,7 @@ func TestNotificationByKey(t *testing.T) {
 			t.Errorf("state = %q, expected pending", first.State)
 		}
 
-		if err := store.RecordNotificationAttempt(ctx, s.DB, first.ID, "451 try again"); err != nil {
+		if err := store.RecordNotificationAttempt(ctx, s.DB, first.ID, "451 try again", time.Time{}); err != nil {
 			t.Fatalf("record attempt: %v", err)
 		}
 		sentAt := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)

@@ -104,3 +104,7 @@ func (c *Channel) card(msg notify.Message) TextCard {
 		BtnTxt:      c.button,
 	}
 }
+
+// Paced returns true: the channel holds each message until the person may
+// receive another one, so ordo sends through it from the outbox.
+func (c *Channel) Paced() bool { return true }
