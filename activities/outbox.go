@@ -30,8 +30,8 @@ type Outbox struct {
 	// sending a batch at the channel's pace.
 	Lease time.Duration
 
-	loop passloop.Loop
-	once sync.Once
+	loop  passloop.Loop
+	once  sync.Once
 	slots chan struct{}
 	mu    sync.Mutex
 	busy  map[store.ChannelRecipient]bool
