@@ -15,8 +15,8 @@ import (
 	banksim "github.com/ordo-project/ordo/internal/simulators/bank"
 	einvoicesim "github.com/ordo-project/ordo/internal/simulators/einvoice"
 	kingdeesim "github.com/ordo-project/ordo/internal/simulators/kingdee"
-	smtpsim "github.com/ordo-project/ordo/internal/simulators/smtp"
 	resterpsim "github.com/ordo-project/ordo/internal/simulators/resterp"
+	smtpsim "github.com/ordo-project/ordo/internal/simulators/smtp"
 	wecomsim "github.com/ordo-project/ordo/internal/simulators/wecom"
 	"github.com/ordo-project/ordo/internal/sqlitedb"
 )

@@ -52,7 +52,7 @@ func (s *Simulator) guard(handler func(w http.ResponseWriter, r *http.Request, f
 		if latency := s.faults.Latency(); latency > 0 && !s.wait(r.Context(), latency) {
 			return
 		}
-		fault := s.faults.Draw()
+		fault := s.draw(r.Method)
 		if fault != simulators.FaultNone {
 			s.log.WithFields(map[string]any{"fault": string(fault), logging.KeyHTTPMethod: r.Method, logging.KeyHTTPPath: r.URL.Path}).Info("Injecting fault")
 		}
@@ -82,6 +82,10 @@ func (s *Simulator) handleCreate(w http.ResponseWriter, r *http.Request, fault s
 	number, contractNo := identity(collection, body)
 	if number == "" {
 		writeError(w, http.StatusUnprocessableEntity, "missing document number ("+numberPath(collection)+")")
+		return
+	}
+	if needsItems(collection) && len(gjson.GetBytes(body, "items").Array()) == 0 {
+		writeError(w, http.StatusUnprocessableEntity, collection+" need at least one line in items")
 		return
 	}
 	if fault == FaultSilentDrop {
@@ -246,6 +250,11 @@ func identity(collection string, body []byte) (number, contractNo string) {
 		contractNo = gjson.GetBytes(body, "header.contract_ref").String()
 	}
 	return number, contractNo
+}
+
+// needsItems reports whether documents of collection must have lines.
+func needsItems(collection string) bool {
+	return collection == "sales-orders" || collection == "deliveries"
 }
 
 func numberPath(collection string) string {

@@ -14,10 +14,10 @@ import (
 type document struct {
 	bun.BaseModel `bun:"table:sim_resterp_documents"`
 
-	ID         int64     `bun:"id,pk,autoincrement"`
-	Collection string    `bun:"collection,notnull,unique:sim_resterp_number"`
-	Number     string    `bun:"number,notnull,unique:sim_resterp_number"`
-	ContractNo string    `bun:"contract_no,notnull"`
+	ID         int64  `bun:"id,pk,autoincrement"`
+	Collection string `bun:"collection,notnull,unique:sim_resterp_number"`
+	Number     string `bun:"number,notnull,unique:sim_resterp_number"`
+	ContractNo string `bun:"contract_no,notnull"`
 	// IdempotencyKey is the key of the create request, empty without one.
 	IdempotencyKey string    `bun:"idempotency_key,notnull"`
 	Body           string    `bun:"body,notnull"`
