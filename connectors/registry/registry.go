@@ -33,7 +33,7 @@ const (
 	Notify   Capability = "notify"
 )
 
-// Env is what a constructor builds its connector from.
+// Env is the input of a connector constructor.
 type Env struct {
 	Config *config.Config
 	Logger *logrus.Logger

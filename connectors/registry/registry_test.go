@@ -17,7 +17,7 @@ import (
 	"github.com/ordo-project/ordo/internal/validation"
 )
 
-// fakeERP answers every call with err.
+// fakeERP returns err from every call.
 type fakeERP struct {
 	err    error
 	closed bool
@@ -44,8 +44,10 @@ func (f *fakeERP) EnsureReceivable(context.Context, connectors.Receivable) (conn
 func (f *fakeERP) EnsureWriteOff(context.Context, connectors.WriteOff) (connectors.Document, error) {
 	return connectors.Document{}, f.err
 }
-func (f *fakeERP) CancelDocument(context.Context, connectors.DocumentKind, string) error { return f.err }
-func (f *fakeERP) Close()                                                                { f.closed = true }
+func (f *fakeERP) CancelDocument(context.Context, connectors.DocumentKind, string) error {
+	return f.err
+}
+func (f *fakeERP) Close() { f.closed = true }
 
 // syncERP also lists changes, as Kingdee does.
 type syncERP struct{ fakeERP }

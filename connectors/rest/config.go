@@ -40,7 +40,7 @@ type Config struct {
 
 // Auth selects how requests authenticate.
 type Auth struct {
-	// Kind is none, bearer, basic or hmac.
+	// Kind selects the scheme: none, bearer, basic or hmac.
 	Kind string `yaml:"kind"`
 	// Token is the bearer token.
 	Token config.Credential `yaml:"token"`
@@ -98,7 +98,7 @@ type Mapping struct {
 
 // LineMapping maps the lines array.
 type LineMapping struct {
-	// Path is where the array goes in the request body.
+	// Path is the JSON path of the array in the request body.
 	Path string `yaml:"path"`
 	// Fields maps an ordo line field to a JSON path inside one line;
 	// without it each line is ordo's own JSON.
@@ -128,7 +128,7 @@ var (
 	jsonPathPattern     = regexp.MustCompile(`^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$`)
 )
 
-// endpointNames returns every endpoint name the connector knows, sorted.
+// endpointNames returns the names of every endpoint the connector calls, sorted.
 func endpointNames() []string {
 	names := []string{"production_status", "update_customer"}
 	for kind := range kindTypes {

@@ -119,9 +119,9 @@ func (c *Client) ensure(ctx context.Context, kind connectors.DocumentKind, numbe
 	return c.create(ctx, kind, number, document)
 }
 
-// create calls create_<kind>. A 409 reply, a concurrent or earlier create
-// of the same number, is answered with the existing document when a find
-// endpoint exists.
+// create calls create_<kind>. After a 409 reply, which means a concurrent
+// or earlier create of the same number, it returns the existing document
+// when a find endpoint exists.
 func (c *Client) create(ctx context.Context, kind connectors.DocumentKind, number string, document any) (connectors.Document, error) {
 	name := "create_" + string(kind)
 	body, fields, err := c.requestBody(kind, document)
@@ -132,6 +132,7 @@ func (c *Client) create(ctx context.Context, kind connectors.DocumentKind, numbe
 	if c.cfg.Idempotency.Mode == ModeHeader {
 		key = number
 	}
+
 	r, err := c.send(ctx, name, fields, body, key)
 	if connectors.KindOf(err) == connectors.KindConflict && c.hasFind(kind) {
 		found, ok, findErr := c.find(ctx, kind, number)
@@ -146,9 +147,10 @@ func (c *Client) create(ctx context.Context, kind connectors.DocumentKind, numbe
 	if err != nil {
 		return doc, err
 	}
-	// In header mode the ERP answers a repeated key with the document it
-	// created before, which ordo tells apart by 201 against 200.
+	// In header mode the ERP replies to a repeated key with the document it
+	// created before, with 200 in place of 201.
 	doc.Created = key == "" || r.status == http.StatusCreated
+
 	if !c.cfg.Idempotency.Verify {
 		return doc, nil
 	}

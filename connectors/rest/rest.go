@@ -1,8 +1,9 @@
 // Package rest is a generic ERP connector for home-grown ERPs with a JSON
-// API. Its endpoints (method, path template, success statuses), its
-// authentication (bearer token, basic, or an HMAC signature header) and
-// the mapping between ordo's fields and the ERP's JSON are configuration,
-// the erp.rest section, so a site connects such an ERP without code.
+// API. The erp.rest section of the configuration sets its endpoints
+// (method, path template, success statuses), its authentication (bearer
+// token, basic, or an HMAC signature header) and the mapping between
+// ordo's fields and the ERP's JSON. A site thus connects such an ERP
+// without code.
 //
 // Creates are idempotent on ordo's document number: in lookup mode the
 // connector finds the document by number before creating it, in header
@@ -39,7 +40,7 @@ import (
 // ConnectorName names the connector in errors and logs.
 const ConnectorName = "rest"
 
-// Options are what the connector needs besides its configuration.
+// Options are the connector settings that do not come from its configuration section.
 type Options struct {
 	// MaxConns sizes the pool when the configuration does not; default 16.
 	MaxConns int
@@ -232,7 +233,7 @@ func (l debugLogger) Errorf(format string, v ...any) { l.log.Debugf(format, v...
 func (l debugLogger) Warnf(format string, v ...any)  { l.log.Debugf(format, v...) }
 func (l debugLogger) Debugf(format string, v ...any) { l.log.Debugf(format, v...) }
 
-// reply is a received answer with a success status.
+// reply is a received HTTP reply with a success status.
 type reply struct {
 	status int
 	body   []byte

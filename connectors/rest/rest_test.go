@@ -28,8 +28,8 @@ func TestContract(t *testing.T) {
 	erptest.Run(t, "REST", func(*testing.T) erptest.ERP { return client })
 }
 
-// headerMode switches a configuration to idempotency keys, where the ERP
-// answers a repeated key with 200.
+// headerMode switches a configuration to idempotency keys. The ERP
+// replies 200 to a repeated key.
 func headerMode(c *rest.Config) {
 	c.Idempotency.Mode = rest.ModeHeader
 	for name, endpoint := range c.Endpoints {
@@ -89,8 +89,8 @@ var operations = []operation{
 func TestFaultsLeaveOneDocument(t *testing.T) {
 	faults := []struct {
 		name string
-		// inject prepares the fault; failing tells whether the first call
-		// must fail.
+		// inject prepares the fault. The first call must fail when failing
+		// is set.
 		inject  func(sim *resterp.Simulator)
 		failing bool
 		kind    connectors.ErrorKind

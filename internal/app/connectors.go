@@ -111,7 +111,7 @@ func maxConns(configured int, env registry.Env) int {
 	return env.Concurrency
 }
 
-// connectorSet is what the activities call.
+// connectorSet is the set of connectors the activities call.
 type connectorSet struct {
 	erp      erpConnector
 	einvoice connectors.EInvoice

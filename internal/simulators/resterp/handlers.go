@@ -79,6 +79,7 @@ func (s *Simulator) handleCreate(w http.ResponseWriter, r *http.Request, fault s
 		writeError(w, http.StatusBadRequest, "the body is not JSON")
 		return
 	}
+
 	number, contractNo := identity(collection, body)
 	if number == "" {
 		writeError(w, http.StatusUnprocessableEntity, "missing document number ("+numberPath(collection)+")")
@@ -92,11 +93,37 @@ func (s *Simulator) handleCreate(w http.ResponseWriter, r *http.Request, fault s
 		writeJSON(w, http.StatusCreated, reply(collection, &document{Number: number, Body: string(body)}))
 		return
 	}
-	key := r.Header.Get("Idempotency-Key")
+
 	ctx := r.Context()
+	created, status, err := s.insert(ctx, collection, number, contractNo, r.Header.Get("Idempotency-Key"), body)
+	if err != nil {
+		s.log.WithFields(map[string]any{logging.KeyDocumentNo: number, logging.KeyError: err}).Error("REST ERP simulator failed to store a document")
+		writeError(w, http.StatusInternalServerError, "store document: "+err.Error())
+		return
+	}
+
+	if status == http.StatusConflict {
+		writeError(w, http.StatusConflict, fmt.Sprintf("%s %s exists already", collection, number))
+		return
+	}
+	if status == http.StatusCreated && collection == "sales-orders" {
+		s.reportSalesOrder(ctx, created)
+	}
+	if fault == simulators.FaultLostReply {
+		// The document is stored; aborting closes the connection before
+		// any byte of the reply is sent.
+		panic(http.ErrAbortHandler)
+	}
+	writeJSON(w, status, reply(collection, created))
+}
+
+// insert stores a new document and its ledger entry in one transaction.
+// It returns the document an earlier request with the same idempotency
+// key created with 200, and 409 for a number that exists already.
+func (s *Simulator) insert(ctx context.Context, collection, number, contractNo, key string, body []byte) (*document, int, error) {
 	var created *document
 	var status int
-	err = s.cfg.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.cfg.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if key != "" {
 			existing, err := findByKey(ctx, tx, collection, key)
 			if err != nil || existing != nil {
@@ -112,6 +139,7 @@ func (s *Simulator) handleCreate(w http.ResponseWriter, r *http.Request, fault s
 			status = http.StatusConflict
 			return nil
 		}
+
 		created = &document{
 			Collection: collection, Number: number, ContractNo: contractNo, IdempotencyKey: key,
 			Body: string(body), CreatedAt: time.Now().UTC(),
@@ -126,23 +154,7 @@ func (s *Simulator) handleCreate(w http.ResponseWriter, r *http.Request, fault s
 		}
 		return simulators.Record(ctx, tx, System, string(collections[collection]), number, ledgerContract, collection)
 	})
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "store document: "+err.Error())
-		return
-	}
-	if status == http.StatusConflict {
-		writeError(w, http.StatusConflict, fmt.Sprintf("%s %s exists already", collection, number))
-		return
-	}
-	if status == http.StatusCreated && collection == "sales-orders" {
-		s.reportSalesOrder(ctx, created)
-	}
-	if fault == simulators.FaultLostReply {
-		// The document is stored; aborting closes the connection before
-		// any byte of the reply is sent.
-		panic(http.ErrAbortHandler)
-	}
-	writeJSON(w, status, reply(collection, created))
+	return created, status, err
 }
 
 func (s *Simulator) handleFind(w http.ResponseWriter, r *http.Request, fault simulators.Fault) {
@@ -226,7 +238,7 @@ func (s *Simulator) handleProgress(w http.ResponseWriter, r *http.Request, fault
 	writeJSON(w, http.StatusOK, map[string]any{"data": progress})
 }
 
-// reportSalesOrder tells the simulated world about a new sales order, so
+// reportSalesOrder reports to the simulated world about a new sales order, so
 // the simulated customer pays. The bank ignores a repeated report.
 func (s *Simulator) reportSalesOrder(ctx context.Context, doc *document) {
 	body := []byte(doc.Body)
@@ -264,7 +276,7 @@ func numberPath(collection string) string {
 	return "header.doc_no"
 }
 
-// reply is the API's answer for a document: its stored body under data,
+// reply is the API's reply body for a document: its stored body under data,
 // with id, no and state added.
 func reply(collection string, doc *document) json.RawMessage {
 	data := []byte(doc.Body)
