@@ -15,6 +15,10 @@ import (
 // shapes it, and the document's top-level fields as text for the path
 // placeholders. Amounts stay JSON strings, as ordo writes decimals, so no
 // digit is lost to a float.
+//
+// NOTE: dates go out as RFC 3339 timestamps (2026-03-02T00:00:00Z). An ERP
+// that expects another date format needs a format option, which the
+// mapping does not have yet.
 func (c *Client) requestBody(kind connectors.DocumentKind, document any) ([]byte, map[string]string, error) {
 	raw, err := json.Marshal(document)
 	if err != nil {

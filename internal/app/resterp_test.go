@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"gopkg.in/yaml.v3"
 
+	"github.com/ordo-project/ordo/connectors/registry"
 	"github.com/ordo-project/ordo/internal/app"
 	"github.com/ordo-project/ordo/internal/config"
 )
@@ -146,5 +147,19 @@ func TestRunRejectsBadConnectorConfig(t *testing.T) {
 				t.Errorf("Run created the data dir before rejecting the configuration")
 			}
 		})
+	}
+}
+
+// TestExampleConfigsSelectKnownConnectors checks the connector selection
+// of both example files against the registered connectors.
+func TestExampleConfigsSelectKnownConnectors(t *testing.T) {
+	for _, path := range []string{"../../deploy/ordo.example.yaml", "../../deploy/erp-rest.example.yaml"} {
+		cfg, err := config.Load(path)
+		if err != nil {
+			t.Fatalf("load %s: %v", path, err)
+		}
+		if err := registry.Validate(cfg, nil); err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
 	}
 }
