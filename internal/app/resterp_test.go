@@ -45,15 +45,25 @@ func setScalar(t testing.TB, node *yaml.Node, key, value string) {
 // with the erp/rest connector of the example file against the home-grown
 // ERP simulator, then reads the connector metrics from GET /metrics.
 func TestChainClosesWithRESTERP(t *testing.T) {
+	t.Run("no faults", func(t *testing.T) { runRESTChain(t, 0) })
+	// Every simulator fails a tenth of its requests with one of its
+	// faults: 5xx, 429, timeouts, lost replies and, in the REST ERP,
+	// silent drops.
+	t.Run("faults", func(t *testing.T) { runRESTChain(t, 0.1) })
+}
+
+func runRESTChain(t *testing.T, faultRate float64) {
 	example := exampleRestConfig(t)
 	s := startStack(t, stackOptions{Configure: func(cfg *config.Config) {
 		cfg.Sim.RestERP.Address = freeAddress(t)
+		cfg.Sim.FaultRate = faultRate
 		cfg.ERP.Connector = example.ERP.Connector
 		cfg.ERP.Rest = example.ERP.Rest
 		setScalar(t, cfg.ERP.Rest.Node, "base_url", "http://"+cfg.Sim.RestERP.Address+"/api")
+		setScalar(t, cfg.ERP.Rest.Node, "timeout", "2s")
 	}})
 	contracts := postContracts(t, s.APIURL, s.Secret, "CT-REST", 2)
-	waitAllClosed(t, s.API, len(contracts), 90*time.Second)
+	waitAllClosed(t, s.API, len(contracts), 120*time.Second)
 	for _, no := range contracts {
 		checkClosedContract(t, getContract(t, s.API, no, false))
 	}
