@@ -63,6 +63,9 @@ type Config struct {
 	// seconds.
 	RetryWait    time.Duration
 	RetryMaxWait time.Duration
+	// MaxConns sizes the connection pool to the caller's concurrency,
+	// default 4. It is ignored when Transport is set.
+	MaxConns int
 	// Transport defaults to a pooled transport.
 	Transport http.RoundTripper
 	// Logger defaults to a logger that discards everything.
@@ -111,8 +114,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RetryMaxWait <= 0 {
 		cfg.RetryMaxWait = 2 * time.Second
 	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 4
+	}
 	if cfg.Transport == nil {
-		cfg.Transport = newTransport()
+		cfg.Transport = newTransport(cfg.MaxConns)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = logging.Discard()
@@ -139,13 +145,14 @@ func New(cfg Config) (*Client, error) {
 	return &Client{http: client, accountNo: cfg.AccountNo, maxPageSize: cfg.MaxPageSize}, nil
 }
 
-func newTransport() *http.Transport {
+func newTransport(maxConns int) *http.Transport {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dialer.DialContext,
-		MaxIdleConns:          16,
-		MaxIdleConnsPerHost:   4,
+		MaxIdleConns:          maxConns,
+		MaxIdleConnsPerHost:   maxConns,
+		MaxConnsPerHost:       maxConns,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ResponseHeaderTimeout: 30 * time.Second,

@@ -54,6 +54,9 @@ type Config struct {
 	// seconds.
 	RetryWait    time.Duration
 	RetryMaxWait time.Duration
+	// MaxConns sizes the connection pool to the caller's concurrency,
+	// default 16. It is ignored when Transport is set.
+	MaxConns int
 	// Transport defaults to a pooled transport shared by the client's
 	// requests.
 	Transport http.RoundTripper
@@ -94,8 +97,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RetryMaxWait <= 0 {
 		cfg.RetryMaxWait = 2 * time.Second
 	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 16
+	}
 	if cfg.Transport == nil {
-		cfg.Transport = newTransport()
+		cfg.Transport = newTransport(cfg.MaxConns)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = logging.Discard()
@@ -125,13 +131,14 @@ func New(cfg Config) (*Client, error) {
 
 // newTransport returns a pooled transport with bounded dial and handshake
 // times, tuned for many small calls to one host.
-func newTransport() *http.Transport {
+func newTransport(maxConns int) *http.Transport {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dialer.DialContext,
-		MaxIdleConns:          64,
-		MaxIdleConnsPerHost:   16,
+		MaxIdleConns:          maxConns,
+		MaxIdleConnsPerHost:   maxConns,
+		MaxConnsPerHost:       maxConns,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ResponseHeaderTimeout: 30 * time.Second,

@@ -55,6 +55,10 @@ type Server struct {
 	LeadStarter LeadStarter
 	// Extra routes, for example the simulator ledger under ordo dev.
 	Extra map[string]http.Handler
+	// Metrics, when set, serves GET /metrics for Prometheus, without the
+	// token unless MetricsAuth is set.
+	Metrics     http.Handler
+	MetricsAuth bool
 	// Now is the clock, replaceable in tests.
 	Now func() time.Time
 
@@ -125,6 +129,11 @@ func (s *Server) Handler() http.Handler {
 
 	for pattern, h := range s.Extra {
 		mux.Handle(pattern, s.auth(h.ServeHTTP))
+	}
+	if s.Metrics != nil && s.MetricsAuth {
+		mux.Handle("GET /metrics", s.auth(s.Metrics.ServeHTTP))
+	} else if s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics)
 	}
 	return s.logRequests(mux)
 }

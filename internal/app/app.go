@@ -23,10 +23,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/ordo-project/ordo/activities"
-	"github.com/ordo-project/ordo/connectors"
-	bankconnector "github.com/ordo-project/ordo/connectors/bank"
-	einvoiceconnector "github.com/ordo-project/ordo/connectors/einvoice"
-	kingdeeconnector "github.com/ordo-project/ordo/connectors/kingdee"
+	"github.com/ordo-project/ordo/connectors/registry"
 	"github.com/ordo-project/ordo/internal/api"
 	"github.com/ordo-project/ordo/internal/chains"
 	"github.com/ordo-project/ordo/internal/config"
@@ -37,7 +34,6 @@ import (
 	"github.com/ordo-project/ordo/internal/renewals"
 	"github.com/ordo-project/ordo/internal/store"
 	"github.com/ordo-project/ordo/internal/tickets"
-	pluginhost "github.com/ordo-project/ordo/plugins/host"
 	"github.com/ordo-project/ordo/workflows"
 )
 
@@ -79,6 +75,12 @@ func Run(ctx context.Context, opts Options) (err error) {
 			err = cerr
 		}
 	}()
+
+	if opts.RunWorker || opts.Dev {
+		if err := registry.Validate(cfg, logger); err != nil {
+			return err
+		}
+	}
 
 	if opts.DataDir != "" {
 		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
@@ -144,6 +146,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 		if cfg.Sim.SMTP.Enabled {
 			endpoints.Simulators["smtp"] = "smtp://" + cfg.Sim.SMTP.Address
 		}
+		if sims.resterp != nil {
+			endpoints.Simulators["resterp"] = "http://" + cfg.Sim.RestERP.Address + "/api"
+		}
 		if cfg.Sim.WeCom.Enabled && cfg.Notify.WeCom.Configured() {
 			endpoints.Simulators["wecom"] = "http://" + cfg.Sim.WeCom.Address
 		}
@@ -171,9 +176,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		if err != nil {
 			return err
 		}
-		if plugin, ok := deps.erp.(*pluginhost.ERP); ok {
-			stack.push("ERP plugin", func() error { plugin.Close(); return nil })
-		}
+		stack.push("ERP connector", func() error { registry.Close(deps.erp); return nil })
 		deps.tasks = newTaskActivities(cfg, deps, st, logger)
 		outbox := &activities.Outbox{Tasks: deps.tasks}
 		deps.tasks.Outbox = outbox
@@ -233,6 +236,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 	if sims != nil {
 		server.Extra["GET /api/v1/dev/ledger"] = sims.ledgerHandler()
+	}
+	if cfg.Metrics.Enabled {
+		server.Metrics, server.MetricsAuth = registry.Handler(), cfg.Metrics.RequireToken
 	}
 	listenErr := make(chan error, 1)
 	apiCtx, stopAPI := context.WithCancel(ctx)
@@ -301,81 +307,6 @@ func webhookSecret(cfg *config.Config, dataDir string, dev bool) (secret, file s
 		return "", "", fmt.Errorf("write webhook secret %s: %w", file, err)
 	}
 	return secret, file, nil
-}
-
-// connectorSet is what the activities call.
-type connectorSet struct {
-	erp      erpConnector
-	einvoice *einvoiceconnector.Client
-	bank     *bankconnector.Client
-	notify   notifySet
-	// tasks are the task activities; Run builds them so the outbox of
-	// paced channels shares them.
-	tasks *activities.TaskActivities
-}
-
-// erpConnector is the ERP of the contract-to-cash chain and price lists.
-type erpConnector interface {
-	connectors.ERP
-	connectors.PriceLists
-}
-
-func buildConnectors(cfg *config.Config, logger *logrus.Logger) (*connectorSet, error) {
-	var erp erpConnector
-	if name, ok := strings.CutPrefix(cfg.ERP.Connector, "plugin:"); ok {
-		plugin, found := cfg.PluginByName(name)
-		if !found {
-			return nil, fmt.Errorf("erp.connector: plugin %q is not configured under plugins", name)
-		}
-		erp = pluginhost.NewERP(plugin, logger)
-	} else if cfg.ERP.Connector != "kingdee" {
-		return nil, fmt.Errorf("erp.connector: %q is not a known connector: use kingdee or plugin:NAME", cfg.ERP.Connector)
-	}
-	password, err := cfg.ERP.Password.Resolve()
-	if err != nil {
-		return nil, fmt.Errorf("erp.password: %w", err)
-	}
-	appSecret, err := cfg.ERP.AppSecret.Resolve()
-	if err != nil {
-		return nil, fmt.Errorf("erp.app_secret: %w", err)
-	}
-	if erp == nil {
-		kingdee, err := kingdeeconnector.New(kingdeeconnector.Config{
-			BaseURL: cfg.ERP.BaseURL, AccountID: cfg.ERP.AcctID, OrgNumber: cfg.ERP.OrgNumber, Username: cfg.ERP.User, Password: password,
-			AppID: cfg.ERP.AppID, AppSecret: appSecret, Timeout: cfg.ERP.Timeout, MaxConns: cfg.ERP.MaxConns, Logger: logger,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("ERP connector: %w", err)
-		}
-		erp = kingdee
-	}
-	invoiceSecret, err := cfg.EInvoice.AppSecret.Resolve()
-	if err != nil {
-		return nil, fmt.Errorf("einvoice.app_secret: %w", err)
-	}
-	invoice, err := einvoiceconnector.New(einvoiceconnector.Config{
-		BaseURL: cfg.EInvoice.BaseURL, AppKey: cfg.EInvoice.AppKey, AppSecret: invoiceSecret,
-		Timeout: cfg.EInvoice.Timeout, Logger: logger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("e-invoice connector: %w", err)
-	}
-	bankSecret, err := cfg.Bank.ClientSecret.Resolve()
-	if err != nil {
-		return nil, fmt.Errorf("bank.client_secret: %w", err)
-	}
-	bank, err := bankconnector.New(bankconnector.Config{
-		BaseURL: cfg.Bank.BaseURL, ClientID: cfg.Bank.ClientID, ClientSecret: bankSecret,
-		AccountNo: cfg.Bank.AccountNo, Timeout: cfg.Bank.Timeout, Logger: logger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("bank connector: %w", err)
-	}
-	notifications, err := buildNotify(cfg, logger)
-	if err != nil {
-		return nil, err
-	}
-	return &connectorSet{erp: erp, einvoice: invoice, bank: bank, notify: notifications}, nil
 }
 
 // newWorkers returns the worker of the contract chains and the worker of

@@ -8,6 +8,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/ordo-project/ordo/activities"
+	"github.com/ordo-project/ordo/connectors/registry"
 	"github.com/ordo-project/ordo/internal/config"
 	"github.com/ordo-project/ordo/internal/notify"
 	"github.com/ordo-project/ordo/internal/notify/wecom"
@@ -57,7 +58,12 @@ func buildNotify(cfg *config.Config, logger *logrus.Logger) (notifySet, error) {
 	if err != nil {
 		return notifySet{}, fmt.Errorf("notify.locale: %w", err)
 	}
-	return notifySet{channels: channels, renderer: renderer}, nil
+	// Every channel added above is counted and timed as notify/<name>.
+	instrumented, err := registry.InstrumentNotify(channels)
+	if err != nil {
+		return notifySet{}, err
+	}
+	return notifySet{channels: instrumented, renderer: renderer}, nil
 }
 
 // newWeComChannel builds the WeCom channel of notify.wecom. The secret

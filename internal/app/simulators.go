@@ -15,6 +15,7 @@ import (
 	banksim "github.com/ordo-project/ordo/internal/simulators/bank"
 	einvoicesim "github.com/ordo-project/ordo/internal/simulators/einvoice"
 	kingdeesim "github.com/ordo-project/ordo/internal/simulators/kingdee"
+	resterpsim "github.com/ordo-project/ordo/internal/simulators/resterp"
 	smtpsim "github.com/ordo-project/ordo/internal/simulators/smtp"
 	wecomsim "github.com/ordo-project/ordo/internal/simulators/wecom"
 	"github.com/ordo-project/ordo/internal/sqlitedb"
@@ -32,6 +33,7 @@ type simulatorSet struct {
 	kingdee  *kingdeesim.Simulator
 	smtp     *smtpsim.Simulator
 	wecom    *wecomsim.Simulator
+	resterp  *resterpsim.Simulator
 }
 
 // startSimulators starts the bank first, because it is the simulated
@@ -128,6 +130,9 @@ func startSimulators(ctx context.Context, cfg *config.Config, dataDir, apiURL, s
 	if err := set.startWeCom(ctx, cfg, faults, logger); err != nil {
 		return nil, set.closeWith(err)
 	}
+	if err := set.startRestERP(ctx, cfg, faults, logger); err != nil {
+		return nil, set.closeWith(err)
+	}
 	return set, nil
 }
 
@@ -190,6 +195,9 @@ func (s *simulatorSet) closeWith(err error) error {
 // Close stops the WeCom simulator and the SMTP sink, then the ERP and e-invoice simulators before
 // the bank, because they report to it, and closes the shared database.
 func (s *simulatorSet) Close() error {
+	if s.resterp != nil {
+		_ = s.resterp.Close()
+	}
 	if s.wecom != nil {
 		_ = s.wecom.Close()
 	}

@@ -36,6 +36,7 @@ type Config struct {
 	Sim       Simulators `yaml:"simulators"`
 	Notify    Notify     `yaml:"notify"`
 	Log       Log        `yaml:"log"`
+	Metrics   Metrics    `yaml:"metrics"`
 	// Plugins are out-of-process connectors; erp.connector "plugin:NAME"
 	// selects one as the ERP.
 	Plugins []Plugin `yaml:"plugins"`
@@ -204,7 +205,8 @@ type Credential struct {
 
 // ERP selects and configures the ERP connector.
 type ERP struct {
-	// Connector is a registered connector id, e.g. "kingdee".
+	// Connector is a registered connector id: erp/kingdee, erp/rest or
+	// plugin:NAME. The short forms kingdee and rest are accepted too.
 	Connector string `yaml:"connector"`
 	BaseURL   string `yaml:"base_url"`
 	AcctID    string `yaml:"acct_id"`
@@ -224,10 +226,16 @@ type ERP struct {
 	// SyncPageSize is the number of records per ExecuteBillQuery page of
 	// the sync, at most 2,000. 0 means 2,000.
 	SyncPageSize int `yaml:"sync_page_size"`
+	// Rest configures the erp/rest connector: endpoints, authentication
+	// and field mapping. See connectors/rest.
+	Rest Section `yaml:"rest"`
 }
 
 // EInvoice configures the e-invoice service connector.
 type EInvoice struct {
+	// Connector is a registered connector id; einvoice/platform is the
+	// built-in one.
+	Connector string        `yaml:"connector"`
 	BaseURL   string        `yaml:"base_url"`
 	AppKey    string        `yaml:"app_key"`
 	AppSecret Credential    `yaml:"app_secret"`
@@ -237,11 +245,15 @@ type EInvoice struct {
 
 // Bank configures the bank statement connector.
 type Bank struct {
+	// Connector is a registered connector id; bank/statement is the
+	// built-in one.
+	Connector    string        `yaml:"connector"`
 	BaseURL      string        `yaml:"base_url"`
 	AccountNo    string        `yaml:"account_no"`
 	ClientID     string        `yaml:"client_id"`
 	ClientSecret Credential    `yaml:"client_secret"`
 	Timeout      time.Duration `yaml:"timeout"`
+	MaxConns     int           `yaml:"max_conns"`
 }
 
 // Log configures logging.

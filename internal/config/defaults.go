@@ -15,6 +15,7 @@ type Simulators struct {
 	Bank     SimBank     `yaml:"bank"`
 	SMTP     SimSMTP     `yaml:"smtp"`
 	WeCom    SimWeCom    `yaml:"wecom"`
+	RestERP  SimRestERP  `yaml:"resterp"`
 	// FaultRate is the probability, 0 to 1, that a simulator request fails
 	// with one of the simulator's faults.
 	FaultRate float64 `yaml:"fault_rate"`
@@ -34,6 +35,14 @@ type SimEInvoice struct {
 	Address    string        `yaml:"address"`
 	IssueDelay time.Duration `yaml:"issue_delay"`
 	Callback   bool          `yaml:"callback"`
+}
+
+// SimRestERP configures the home-grown ERP simulator the erp/rest
+// connector talks to under ordo dev. It starts only when erp.connector
+// selects erp/rest, and accepts the bearer token of erp.rest.auth.
+type SimRestERP struct {
+	Enabled bool   `yaml:"enabled"`
+	Address string `yaml:"address"`
 }
 
 // SimBank configures the bank simulator and the simulated customers.
@@ -120,6 +129,7 @@ func Default() *Config {
 			MaxConns:  64,
 		},
 		EInvoice: EInvoice{
+			Connector: "einvoice/platform",
 			BaseURL:   "http://127.0.0.1:8092",
 			AppKey:    "ordo-dev",
 			AppSecret: Credential{Value: "ordo-dev-einvoice-secret"},
@@ -127,6 +137,7 @@ func Default() *Config {
 			MaxConns:  64,
 		},
 		Bank: Bank{
+			Connector:    "bank/statement",
 			BaseURL:      "http://127.0.0.1:8093",
 			AccountNo:    "31050161373600000001",
 			ClientID:     "ordo-dev",
@@ -139,6 +150,7 @@ func Default() *Config {
 			Bank:     SimBank{Address: "127.0.0.1:8093", PaymentDelay: 2 * time.Second},
 			SMTP:     SimSMTP{Enabled: true, Address: "127.0.0.1:2525"},
 			WeCom:    SimWeCom{Enabled: true, Address: "127.0.0.1:8094"},
+			RestERP:  SimRestERP{Enabled: true, Address: "127.0.0.1:8098"},
 		},
 		Notify: Notify{
 			Locale:   "zh-CN",
@@ -153,7 +165,8 @@ func Default() *Config {
 				Secret: Credential{Value: "ordo-dev-wecom-secret"}, Timeout: 15 * time.Second,
 			},
 		},
-		Log: Log{Level: "info", Format: "text"},
+		Log:     Log{Level: "info", Format: "text"},
+		Metrics: Metrics{Enabled: true},
 	}
 }
 
