@@ -13,7 +13,9 @@ import (
 	"github.com/ordo-project/ordo/internal/config"
 	"github.com/ordo-project/ordo/internal/simulators"
 	banksim "github.com/ordo-project/ordo/internal/simulators/bank"
+	dingtalksim "github.com/ordo-project/ordo/internal/simulators/dingtalk"
 	einvoicesim "github.com/ordo-project/ordo/internal/simulators/einvoice"
+	feishusim "github.com/ordo-project/ordo/internal/simulators/feishu"
 	kingdeesim "github.com/ordo-project/ordo/internal/simulators/kingdee"
 	smtpsim "github.com/ordo-project/ordo/internal/simulators/smtp"
 	wecomsim "github.com/ordo-project/ordo/internal/simulators/wecom"
@@ -32,6 +34,8 @@ type simulatorSet struct {
 	kingdee  *kingdeesim.Simulator
 	smtp     *smtpsim.Simulator
 	wecom    *wecomsim.Simulator
+	dingtalk *dingtalksim.Simulator
+	feishu   *feishusim.Simulator
 }
 
 // startSimulators starts the bank first, because it is the simulated
@@ -128,6 +132,9 @@ func startSimulators(ctx context.Context, cfg *config.Config, dataDir, apiURL, s
 	if err := set.startWeCom(ctx, cfg, faults, logger); err != nil {
 		return nil, set.closeWith(err)
 	}
+	if err := set.startChat(ctx, cfg, faults, logger); err != nil {
+		return nil, set.closeWith(err)
+	}
 	return set, nil
 }
 
@@ -178,6 +185,10 @@ func (s *simulatorSet) ledgerHandler() http.Handler {
 			}
 			answer["wecom"] = messages
 		}
+		if err := s.chatLedger(r.Context(), answer); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		writeJSON(w, answer)
 	})
 }
@@ -190,6 +201,7 @@ func (s *simulatorSet) closeWith(err error) error {
 // Close stops the WeCom simulator and the SMTP sink, then the ERP and e-invoice simulators before
 // the bank, because they report to it, and closes the shared database.
 func (s *simulatorSet) Close() error {
+	s.closeChat()
 	if s.wecom != nil {
 		_ = s.wecom.Close()
 	}

@@ -7,7 +7,7 @@ import (
 	"net/http"
 )
 
-// WriteJSON answers v as JSON with status 200.
+// WriteJSON writes v as a JSON reply with status 200.
 func WriteJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_ = json.NewEncoder(w).Encode(v)

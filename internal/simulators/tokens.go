@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// TokenState is what a simulator knows of an access token a client sent.
+// TokenState is the state of an access token a client sent.
 type TokenState int
 
 // Token states.

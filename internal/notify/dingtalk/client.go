@@ -2,10 +2,10 @@
 // notices (工作通知): an action card whose button opens the task in ordo.
 //
 // DingTalk accepts a work notice and delivers it later, so a send returns
-// a task id and the client asks getsendprogress and getsendresult what
-// became of it. DingTalk answers success even when it delivers nothing:
-// the same content reaches a person only once a day, and a person gets at
-// most 500 work notices a day. The channel therefore writes a reference
+// a task id and the client reads the outcome from getsendprogress and
+// getsendresult. DingTalk returns success even when it delivers nothing,
+// because the same content reaches a person only once a day and a person
+// gets at most 500 work notices a day. The channel therefore writes a reference
 // derived from the notification key into every notice, so two different
 // notifications never look alike, while a retry of one notification is
 // identical to its first attempt and DingTalk drops it if the first one
@@ -38,9 +38,11 @@ import (
 // ChannelName is the registry name of the DingTalk channel.
 const ChannelName = notify.ChannelDingTalk
 
-// DingTalk error codes the client branches on; it never branches on
-// errmsg. The throttling codes are from DingTalk's global error code list
-// (unverified against a second source).
+// DingTalk error codes the client branches on. It never branches on
+// errmsg.
+//
+// NOTE: the throttling codes come from DingTalk's global error code list
+// as public client code repeats it, not checked against a live tenant.
 const (
 	CodeOK            = 0
 	CodeBusy          = -1
@@ -53,7 +55,9 @@ const (
 	CodeNoPermission  = 60011
 )
 
-// Codes of forbidden_list entries in a send result (unverified).
+// Codes of forbidden_list entries in a send result.
+//
+// NOTE: taken from public client code, not checked against a live tenant.
 const (
 	// ForbiddenSameContent: the person received the same content today.
 	ForbiddenSameContent = "143103"
@@ -417,7 +421,7 @@ type progressReply struct {
 	Progress Progress `json:"progress"`
 }
 
-// SendProgress asks how far DingTalk got with a send.
+// SendProgress returns how far DingTalk got with a send.
 func (c *Client) SendProgress(ctx context.Context, taskID int64) (Progress, error) {
 	var out progressReply
 	err := c.authorized(ctx, "getsendprogress", "/topapi/message/corpconversation/getsendprogress",
@@ -432,7 +436,7 @@ type Forbidden struct {
 	UserID string `json:"userid"`
 }
 
-// SendResult says what became of each recipient of a send.
+// SendResult is the outcome of a send for each recipient.
 type SendResult struct {
 	InvalidUsers   []string    `json:"invalid_user_id_list"`
 	ForbiddenUsers []string    `json:"forbidden_user_id_list"`
@@ -447,7 +451,7 @@ type resultReply struct {
 	SendResult SendResult `json:"send_result"`
 }
 
-// SendResult asks which recipients of a send got the notice.
+// SendResult returns which recipients of a send got the notice.
 func (c *Client) SendResult(ctx context.Context, taskID int64) (SendResult, error) {
 	var out resultReply
 	err := c.authorized(ctx, "getsendresult", "/topapi/message/corpconversation/getsendresult",
@@ -481,7 +485,7 @@ func (c *Client) WaitResult(ctx context.Context, taskID int64) (SendResult, erro
 	}
 }
 
-// Outcome classifies what a result says about one user.
+// Outcome is the outcome of a send for one user.
 type Outcome int
 
 // Outcomes of a send for one user.

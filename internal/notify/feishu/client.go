@@ -85,7 +85,7 @@ type Config struct {
 	// AppID and AppSecret identify the self-built app.
 	AppID     string
 	AppSecret string
-	// ReceiveIDType says what the user ids are: user_id (default) or
+	// ReceiveIDType is the kind of the user ids: user_id (default) or
 	// open_id.
 	ReceiveIDType string
 	// Timeout bounds one HTTP request, default 15 seconds.
@@ -227,8 +227,8 @@ func (c *Client) fetchToken(ctx context.Context) (string, time.Duration, error) 
 	return out.TenantAccessToken, time.Duration(out.Expire) * time.Second, nil
 }
 
-// sdkError strips what the SDK's transport errors say about the request,
-// keeping the cause.
+// sdkError removes the request URL from the SDK's transport errors and
+// keeps the cause.
 func sdkError(op string, err error) error {
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {

@@ -1,9 +1,9 @@
 // Package dingtalk simulates the parts of the DingTalk (钉钉) server API
 // that ordo's DingTalk channel calls: gettoken, asyncsend_v2 and the
 // result queries getsendprogress and getsendresult. Like DingTalk it
-// delivers a work notice later than it accepts it, drops a notice whose
-// content the person received within a day and notices over the daily
-// limit, and answers success for both, reporting them only in the send
+// delivers a work notice later than it accepts it. It drops a notice whose
+// content the person received within a day, and notices over the daily
+// limit, but returns success for both and reports them only in the send
 // result. Every notice to every person is a row of sim_dingtalk_messages,
 // with its outcome, so duplicates and losses can be counted.
 package dingtalk
@@ -31,9 +31,9 @@ import (
 
 // Faults specific to this simulator.
 const (
-	// FaultBusy answers errcode -1 (system busy) without doing the work.
+	// FaultBusy returns errcode -1 (system busy) without doing the work.
 	FaultBusy simulators.Fault = "busy"
-	// FaultRateLimited answers errcode 90018 (calls over the frequency
+	// FaultRateLimited returns errcode 90018 (calls over the frequency
 	// limit) without doing the work.
 	FaultRateLimited simulators.Fault = "rate_limited"
 	// FaultSilentDrop accepts a notice and never delivers it; the send
@@ -505,7 +505,7 @@ func (s *Simulator) result(w http.ResponseWriter, r *http.Request) {
 	for _, row := range rows {
 		switch {
 		case !s.finished(rows):
-			// Not processed yet: the result names nobody.
+			// Not processed yet, so the result lists no user.
 		case row.Outcome == OutcomeDelivered:
 			list("unread_user_id_list", row.UserID)
 		case row.Outcome == OutcomeInvalidUser:

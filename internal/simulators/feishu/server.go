@@ -1,8 +1,8 @@
 // Package feishu simulates the parts of the Feishu (飞书) open platform
 // that ordo's Feishu channel calls: tenant_access_token/internal and
-// im/v1/messages, with tokens that expire, the uuid rule (one message per
-// uuid within an hour), the limit of 5 messages a second to one receiver
-// and injectable failures. Feishu reports every rejection with an error
+// im/v1/messages. Its tokens expire, it sends one message per uuid within
+// an hour, it rejects more than 5 messages a second to one receiver, and
+// it injects failures. Feishu reports every rejection with an error
 // code, so unlike the DingTalk and WeCom simulators this one has no
 // silent drop. Every request that reached the message logic is a row of
 // sim_feishu_messages, with its outcome, so duplicates and losses can be
@@ -28,7 +28,7 @@ import (
 	"github.com/ordo-project/ordo/internal/simulators"
 )
 
-// FaultRateLimited answers HTTP 429 with code 99991400 without doing the
+// FaultRateLimited returns HTTP 429 with code 99991400 without doing the
 // work.
 const FaultRateLimited simulators.Fault = "rate_limited"
 
@@ -222,8 +222,8 @@ func (s *Simulator) ExpireTokens() { s.tokens.ExpireAll() }
 // TokensIssued returns how many tokens the simulator issued.
 func (s *Simulator) TokensIssued() int { return s.tokens.Issued() }
 
-// InjectSendErrors makes the next count message requests answer code
-// without sending, e.g. 99991663, 99991400 or 230020.
+// InjectSendErrors makes the next count message requests fail with code
+// and send nothing, e.g. 99991663, 99991400 or 230020.
 func (s *Simulator) InjectSendErrors(code, count int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -242,7 +242,7 @@ func (s *Simulator) SetInvalidUsers(ids ...string) {
 	}
 }
 
-// reply answers Feishu's JSON envelope with an HTTP status.
+// reply writes Feishu's JSON envelope with an HTTP status.
 func reply(w http.ResponseWriter, status, code int, msg string, data any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)

@@ -12,7 +12,7 @@ import (
 const (
 	OutcomeDelivered = "delivered"
 	// OutcomeUUIDRepeat: a message with the same uuid was sent within the
-	// hour, so Feishu answered with that message's id and sent nothing.
+	// hour, so Feishu returned that message's id and sent nothing.
 	OutcomeUUIDRepeat = "uuid_repeat"
 	// OutcomeRateLimited: over 5 messages a second to the receiver,
 	// rejected with code 230020.
