@@ -59,15 +59,7 @@ func (c *Channel) Name() string { return ChannelName }
 
 // UserID returns the DingTalk user id of the message's recipient: the
 // configured id, else the message's address, else the person's name.
-func (c *Channel) UserID(msg notify.Message) string {
-	if id, ok := c.users[msg.Recipient]; ok {
-		return id
-	}
-	if msg.Address != "" {
-		return msg.Address
-	}
-	return msg.Recipient
-}
+func (c *Channel) UserID(msg notify.Message) string { return notify.RecipientID(c.users, msg) }
 
 // Send delivers msg as a work notice and checks DingTalk's result. A
 // notice DingTalk dropped because the person received the same content

@@ -59,15 +59,7 @@ func (c *Channel) Name() string { return ChannelName }
 
 // ReceiveID returns the Feishu id of the message's recipient: the
 // configured id, else the message's address, else the person's name.
-func (c *Channel) ReceiveID(msg notify.Message) string {
-	if id, ok := c.users[msg.Recipient]; ok {
-		return id
-	}
-	if msg.Address != "" {
-		return msg.Address
-	}
-	return msg.Recipient
-}
+func (c *Channel) ReceiveID(msg notify.Message) string { return notify.RecipientID(c.users, msg) }
 
 // UUID returns the uuid of the notification of key: its stable id, 32
 // hex digits, within Feishu's limit of 50 characters.

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -144,7 +145,7 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if cfg.Logger == nil {
 		logger := logrus.New()
-		logger.Out = discard{}
+		logger.Out = io.Discard
 		cfg.Logger = logger
 	}
 	if cfg.Transport == nil {
@@ -164,10 +165,6 @@ func NewClient(cfg Config) (*Client, error) {
 	c.tokens = tokencache.New(c.fetchToken, cfg.Now)
 	return c, nil
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // sdkLogger passes the SDK's log lines to logrus.
 type sdkLogger struct{ log logrus.FieldLogger }

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -99,8 +98,7 @@ type Simulator struct {
 	// check and the insert are one step.
 	sendMu sync.Mutex
 
-	server   *http.Server
-	listener net.Listener
+	http *simulators.HTTPServer
 }
 
 // New validates the configuration and creates the table.
@@ -124,9 +122,7 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 		cfg.Clock = time.Now
 	}
 	if cfg.Logger == nil {
-		logger := logrus.New()
-		logger.Out = discard{}
-		cfg.Logger = logger
+		cfg.Logger = simulators.DiscardLogger()
 	}
 	injector, err := simulators.NewInjector(cfg.Faults, DefaultFaults...)
 	if err != nil {
@@ -143,39 +139,21 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 	return s, nil
 }
 
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
 // Start listens on the configured address and serves in the background.
 func (s *Simulator) Start() error {
-	listener, err := net.Listen("tcp", s.cfg.Address)
+	server, err := simulators.ServeHTTP(s.cfg.Address, s.Handler(), s.log, "DingTalk simulator")
 	if err != nil {
-		return fmt.Errorf("DingTalk simulator: listen on %s: %w", s.cfg.Address, err)
+		return err
 	}
-	s.listener = listener
-	s.server = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := s.server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.WithError(err).Error("DingTalk simulator stopped")
-		}
-	}()
-	s.log.WithField("address", listener.Addr().String()).Info("DingTalk simulator listening")
+	s.http = server
 	return nil
 }
 
 // URL returns the base URL clients use, once started.
-func (s *Simulator) URL() string { return "http://" + s.listener.Addr().String() }
+func (s *Simulator) URL() string { return s.http.URL() }
 
 // Close stops the server.
-func (s *Simulator) Close() error {
-	if s.server == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return s.server.Shutdown(ctx)
-}
+func (s *Simulator) Close() error { return s.http.Close() }
 
 // Injector returns the fault injector, so tests can change the faults.
 func (s *Simulator) Injector() *simulators.Injector { return s.injector }
