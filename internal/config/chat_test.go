@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -61,5 +62,18 @@ func TestChatBaseURLsFollowSimulators(t *testing.T) {
 	}
 	if cfg.Notify.DingTalk.BaseURL != "http://127.0.0.1:9195" || cfg.Notify.Feishu.BaseURL != "http://127.0.0.1:9196" {
 		t.Errorf("base URLs %q, %q: want them to follow the moved simulators", cfg.Notify.DingTalk.BaseURL, cfg.Notify.Feishu.BaseURL)
+	}
+}
+
+func TestExampleConfigChat(t *testing.T) {
+	cfg, err := Load(filepath.Join("..", "..", "deploy", "ordo.example.yaml"))
+	if err != nil {
+		t.Fatalf("load example: %v", err)
+	}
+	if cfg.Notify.DingTalk.AppSecret.Env != "ORDO_DINGTALK_APP_SECRET" || cfg.Notify.Feishu.AppSecret.Env != "ORDO_FEISHU_APP_SECRET" {
+		t.Errorf("secrets = %+v, %+v: want environment variables", cfg.Notify.DingTalk.AppSecret, cfg.Notify.Feishu.AppSecret)
+	}
+	if cfg.Notify.DingTalk.BaseURL != "https://oapi.dingtalk.com" || cfg.Notify.Feishu.Users["张伟"] != "1a2b3c4d" {
+		t.Errorf("dingtalk %+v, feishu %+v: the example was not applied", cfg.Notify.DingTalk, cfg.Notify.Feishu)
 	}
 }

@@ -54,7 +54,8 @@ func TestRefreshesBeforeExpiry(t *testing.T) {
 	}, func() time.Time { return now })
 	first, _ := cache.Get(context.Background())
 
-	// Five minutes early, the cap of a tenth of 7200 seconds.
+	// A tenth of 7200 seconds is 12 minutes, so the cap of five minutes
+	// sets the refresh point.
 	now = now.Add(7200*time.Second - 5*time.Minute - time.Second)
 	if token, _ := cache.Get(context.Background()); token != first {
 		t.Errorf("token = %q before the early refresh, want %q", token, first)
