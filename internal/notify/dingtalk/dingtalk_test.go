@@ -334,3 +334,47 @@ func TestClientConfigErrors(t *testing.T) {
 		t.Errorf("err = %v, want the missing fields named", err)
 	}
 }
+
+// fakeClock is a clock both the client and the simulator read; Sleep
+// advances it.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(_ context.Context, d time.Duration) error {
+	c.Advance(d)
+	return nil
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestTokenRefreshedBeforeItExpires(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)}
+	f := start(t, dingtalksim.Config{Clock: clock.Now}, dingtalk.Config{Clock: clock})
+	if _, err := f.channel.Send(context.Background(), message("task-1/dingtalk", "张伟")); err != nil {
+		t.Fatal(err)
+	}
+	// Past the client's refresh point (five minutes before the 7200 s
+	// lifetime ends) but before the simulator's expiry.
+	clock.Advance(7200*time.Second - 4*time.Minute)
+	if _, err := f.channel.Send(context.Background(), message("task-2/dingtalk", "张伟")); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.channel.Client().TokenFetches(); got != 2 {
+		t.Errorf("token fetches = %d, want 2: the client should refresh early", got)
+	}
+	if got := f.sim.TokensIssued(); got != 2 {
+		t.Errorf("tokens issued = %d, want 2", got)
+	}
+}

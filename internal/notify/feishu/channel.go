@@ -67,6 +67,9 @@ func UUID(key string) string { return notify.StableID(key) }
 
 // Send delivers msg with the uuid of its key, so Feishu sends a retry
 // within the hour at most once.
+//
+// NOTE: Feishu forgets a uuid after an hour, so a retry that comes later
+// than that after a lost reply sends a second copy.
 func (c *Channel) Send(ctx context.Context, msg notify.Message) (notify.Receipt, error) {
 	receiver := c.ReceiveID(msg)
 	if strings.TrimSpace(receiver) == "" {

@@ -298,3 +298,31 @@ func TestClientConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenRefreshedBeforeItExpires(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	f := start(t, feishusim.Config{Clock: clock}, feishu.Config{Now: clock})
+	if _, err := f.channel.Send(context.Background(), message("task-1/feishu", "张伟")); err != nil {
+		t.Fatal(err)
+	}
+	// Past the client's refresh point (five minutes before the 7200 s
+	// lifetime ends) but before the simulator's expiry.
+	mu.Lock()
+	now = now.Add(7200*time.Second - 4*time.Minute)
+	mu.Unlock()
+	if _, err := f.channel.Send(context.Background(), message("task-2/feishu", "张伟")); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.channel.Client().TokenFetches(); got != 2 {
+		t.Errorf("token fetches = %d, want 2: the client should refresh early", got)
+	}
+	if got := f.sim.TokensIssued(); got != 2 {
+		t.Errorf("tokens issued = %d, want 2", got)
+	}
+}
