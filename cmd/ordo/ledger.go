@@ -6,6 +6,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ordo-project/ordo/internal/simulators"
+	dingtalksim "github.com/ordo-project/ordo/internal/simulators/dingtalk"
+	feishusim "github.com/ordo-project/ordo/internal/simulators/feishu"
 	smtpsim "github.com/ordo-project/ordo/internal/simulators/smtp"
 	wecomsim "github.com/ordo-project/ordo/internal/simulators/wecom"
 )
@@ -14,13 +16,15 @@ func newDevLedgerCommand() *cobra.Command {
 	flags := &clientFlags{}
 	cmd := &cobra.Command{
 		Use:   "ledger",
-		Short: "Count the documents the simulators created, per kind, with contracts that got more than one, the mail the SMTP sink received and the WeCom messages the WeCom simulator received",
+		Short: "Count the documents the simulators created, per kind, with contracts that got more than one, the mail the SMTP sink received and the messages the WeCom, DingTalk and Feishu simulators received",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var answer struct {
-				Kinds []simulators.KindCount `json:"kinds"`
-				Mail  *smtpsim.MailSummary   `json:"mail,omitempty"`
-				WeCom *wecomsim.Summary      `json:"wecom,omitempty"`
+				Kinds    []simulators.KindCount `json:"kinds"`
+				Mail     *smtpsim.MailSummary   `json:"mail,omitempty"`
+				WeCom    *wecomsim.Summary      `json:"wecom,omitempty"`
+				DingTalk *dingtalksim.Summary   `json:"dingtalk,omitempty"`
+				Feishu   *feishusim.Summary     `json:"feishu,omitempty"`
 			}
 			if err := flags.client().Get(cmd.Context(), "/api/v1/dev/ledger", nil, &answer); err != nil {
 				return err
@@ -51,9 +55,11 @@ func newDevLedgerCommand() *cobra.Command {
 				fmt.Fprintln(messages, "WECOM\tDELIVERED\tDISTINCT\tDUPLICATE COPIES\tDUPLICATES SUPPRESSED\tDROPPED OVER LIMIT\tREJECTED 45009\tINVALID USER")
 				fmt.Fprintf(messages, "wecom simulator\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", w.Delivered, w.DistinctDelivered, w.DuplicateCopies,
 					w.DuplicateSuppressed, w.Dropped, w.RateLimited, w.InvalidUser)
-				return messages.Flush()
+				if err := messages.Flush(); err != nil {
+					return err
+				}
 			}
-			return nil
+			return printChatLedger(cmd.OutOrStdout(), answer.DingTalk, answer.Feishu)
 		},
 	}
 	flags.register(cmd)

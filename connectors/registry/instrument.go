@@ -213,6 +213,10 @@ var _ notify.Channel = (*instrumentedChannel)(nil)
 func (c *instrumentedChannel) Unwrap() any  { return c.inner }
 func (c *instrumentedChannel) Name() string { return c.inner.Name() }
 
+// Paced keeps the wrapped channel's pacing visible, so the outbox still
+// sends its messages.
+func (c *instrumentedChannel) Paced() bool { return notify.IsPaced(c.inner) }
+
 func (c *instrumentedChannel) Send(ctx context.Context, msg notify.Message) (notify.Receipt, error) {
 	return measure(c.id, "Send", func() (notify.Receipt, error) { return c.inner.Send(ctx, msg) })
 }

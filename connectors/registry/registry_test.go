@@ -13,6 +13,7 @@ import (
 	"github.com/ordo-project/ordo/connectors/kingdee"
 	"github.com/ordo-project/ordo/connectors/registry"
 	"github.com/ordo-project/ordo/internal/config"
+	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/notify"
 	"github.com/ordo-project/ordo/internal/validation"
 )
@@ -247,5 +248,28 @@ func TestMetricsCountCalls(t *testing.T) {
 	}
 	if !strings.Contains(text, "go_goroutines") {
 		t.Error("metrics lack the Go runtime collector")
+	}
+}
+
+// pacedStub is a paced channel that sends nothing.
+type pacedStub struct{}
+
+func (pacedStub) Name() string { return "paced" }
+func (pacedStub) Paced() bool  { return true }
+func (pacedStub) Send(context.Context, notify.Message) (notify.Receipt, error) {
+	return notify.Receipt{}, nil
+}
+
+func TestInstrumentNotifyKeepsPacing(t *testing.T) {
+	channels, err := notify.NewRegistry(pacedStub{}, &notify.LogChannel{Logger: logging.Discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapped, err := registry.InstrumentNotify(channels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := wrapped.PacedNames(); len(got) != 1 || got[0] != "paced" {
+		t.Errorf("paced channels after wrapping = %v, expected [paced]", got)
 	}
 }

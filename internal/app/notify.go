@@ -54,6 +54,9 @@ func buildNotify(cfg *config.Config, logger *logrus.Logger) (notifySet, error) {
 			return notifySet{}, err
 		}
 	}
+	if err := addChatChannels(channels, cfg, location, logger); err != nil {
+		return notifySet{}, err
+	}
 	renderer, err := notify.NewRenderer(cfg.Notify.Locale, location)
 	if err != nil {
 		return notifySet{}, fmt.Errorf("notify.locale: %w", err)

@@ -13,7 +13,9 @@ import (
 	"github.com/ordo-project/ordo/internal/config"
 	"github.com/ordo-project/ordo/internal/simulators"
 	banksim "github.com/ordo-project/ordo/internal/simulators/bank"
+	dingtalksim "github.com/ordo-project/ordo/internal/simulators/dingtalk"
 	einvoicesim "github.com/ordo-project/ordo/internal/simulators/einvoice"
+	feishusim "github.com/ordo-project/ordo/internal/simulators/feishu"
 	kingdeesim "github.com/ordo-project/ordo/internal/simulators/kingdee"
 	resterpsim "github.com/ordo-project/ordo/internal/simulators/resterp"
 	smtpsim "github.com/ordo-project/ordo/internal/simulators/smtp"
@@ -34,6 +36,8 @@ type simulatorSet struct {
 	smtp     *smtpsim.Simulator
 	wecom    *wecomsim.Simulator
 	resterp  *resterpsim.Simulator
+	dingtalk *dingtalksim.Simulator
+	feishu   *feishusim.Simulator
 }
 
 // startSimulators starts the bank first, because it is the simulated
@@ -133,6 +137,9 @@ func startSimulators(ctx context.Context, cfg *config.Config, dataDir, apiURL, s
 	if err := set.startRestERP(ctx, cfg, faults, logger); err != nil {
 		return nil, set.closeWith(err)
 	}
+	if err := set.startChat(ctx, cfg, faults, logger); err != nil {
+		return nil, set.closeWith(err)
+	}
 	return set, nil
 }
 
@@ -183,6 +190,10 @@ func (s *simulatorSet) ledgerHandler() http.Handler {
 			}
 			answer["wecom"] = messages
 		}
+		if err := s.chatLedger(r.Context(), answer); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		writeJSON(w, answer)
 	})
 }
@@ -198,6 +209,7 @@ func (s *simulatorSet) Close() error {
 	if s.resterp != nil {
 		_ = s.resterp.Close()
 	}
+	s.closeChat()
 	if s.wecom != nil {
 		_ = s.wecom.Close()
 	}

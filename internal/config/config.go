@@ -545,4 +545,6 @@ func (c *Config) alignDerivedAddresses() {
 	follow(&c.Bank.BaseURL, d.Bank.BaseURL, c.Sim.Bank.Address, d.Sim.Bank.Address, "http://%s")
 	follow(&c.Notify.SMTP.Address, d.Notify.SMTP.Address, c.Sim.SMTP.Address, d.Sim.SMTP.Address, "%s")
 	follow(&c.Notify.WeCom.BaseURL, d.Notify.WeCom.BaseURL, c.Sim.WeCom.Address, d.Sim.WeCom.Address, "http://%s")
+	follow(&c.Notify.DingTalk.BaseURL, d.Notify.DingTalk.BaseURL, c.Sim.DingTalk.Address, d.Sim.DingTalk.Address, "http://%s")
+	follow(&c.Notify.Feishu.BaseURL, d.Notify.Feishu.BaseURL, c.Sim.Feishu.Address, d.Sim.Feishu.Address, "http://%s")
 }

@@ -16,6 +16,8 @@ type Simulators struct {
 	SMTP     SimSMTP     `yaml:"smtp"`
 	WeCom    SimWeCom    `yaml:"wecom"`
 	RestERP  SimRestERP  `yaml:"resterp"`
+	DingTalk SimDingTalk `yaml:"dingtalk"`
+	Feishu   SimFeishu   `yaml:"feishu"`
 	// FaultRate is the probability, 0 to 1, that a simulator request fails
 	// with one of the simulator's faults.
 	FaultRate float64 `yaml:"fault_rate"`
@@ -151,6 +153,8 @@ func Default() *Config {
 			SMTP:     SimSMTP{Enabled: true, Address: "127.0.0.1:2525"},
 			WeCom:    SimWeCom{Enabled: true, Address: "127.0.0.1:8094"},
 			RestERP:  SimRestERP{Enabled: true, Address: "127.0.0.1:8098"},
+			DingTalk: SimDingTalk{Enabled: true, Address: "127.0.0.1:8095", DeliveryDelay: 200 * time.Millisecond},
+			Feishu:   SimFeishu{Enabled: true, Address: "127.0.0.1:8096"},
 		},
 		Notify: Notify{
 			Locale:   "zh-CN",
@@ -163,6 +167,16 @@ func Default() *Config {
 			WeCom: WeCom{
 				BaseURL: "http://127.0.0.1:8094", CorpID: "ordo-dev", AgentID: 1000002,
 				Secret: Credential{Value: "ordo-dev-wecom-secret"}, Timeout: 15 * time.Second,
+			},
+			// DingTalk and Feishu are off; enabling one starts its
+			// simulator in ordo dev with these credentials.
+			DingTalk: DingTalk{
+				BaseURL: "http://127.0.0.1:8095", AppKey: "ordo-dev", AgentID: 2000001,
+				AppSecret: Credential{Value: "ordo-dev-dingtalk-secret"}, Timeout: 15 * time.Second, ResultWait: 30 * time.Second,
+			},
+			Feishu: Feishu{
+				BaseURL: "http://127.0.0.1:8096", AppID: "cli_ordo_dev", ReceiveIDType: "user_id",
+				AppSecret: Credential{Value: "ordo-dev-feishu-secret"}, Timeout: 15 * time.Second,
 			},
 		},
 		Log:     Log{Level: "info", Format: "text"},

@@ -26,6 +26,8 @@ type Notify struct {
 	Channels []string `yaml:"channels"`
 	SMTP     SMTP     `yaml:"smtp"`
 	WeCom    WeCom    `yaml:"wecom"`
+	DingTalk DingTalk `yaml:"dingtalk"`
+	Feishu   Feishu   `yaml:"feishu"`
 }
 
 // WeCom configures the WeCom (企业微信) app that sends notifications as
@@ -110,7 +112,7 @@ func (c *Config) validateNotify(add func(key, format string, args ...any)) {
 	if len(n.Channels) == 0 {
 		add("notify.channels", "needs at least one channel, e.g. [email, log]")
 	}
-	known := []string{notify.ChannelEmail, notify.ChannelLog, notify.ChannelSMS, notify.ChannelWeCom}
+	known := []string{notify.ChannelEmail, notify.ChannelLog, notify.ChannelSMS, notify.ChannelWeCom, notify.ChannelDingTalk, notify.ChannelFeishu}
 	for i, channel := range n.Channels {
 		key := fmt.Sprintf("notify.channels[%d]", i)
 		switch {
@@ -118,9 +120,14 @@ func (c *Config) validateNotify(add func(key, format string, args ...any)) {
 			add(key, "%q is not a channel: use %s", channel, strings.Join(known, ", "))
 		case channel == notify.ChannelWeCom && !n.WeCom.Configured():
 			add(key, "wecom is not configured: set notify.wecom.corp_id, agent_id and secret, or remove wecom")
+		case channel == notify.ChannelDingTalk && !n.DingTalk.Configured():
+			add(key, "dingtalk is not enabled: set notify.dingtalk.enabled: true, or remove dingtalk")
+		case channel == notify.ChannelFeishu && !n.Feishu.Configured():
+			add(key, "feishu is not enabled: set notify.feishu.enabled: true, or remove feishu")
 		}
 	}
 	c.validateWeCom(add)
+	c.validateChat(add)
 
 	if !isHostPort(n.SMTP.Address) {
 		add("notify.smtp.address", "%q is not host:port, e.g. smtp.example.com:587", n.SMTP.Address)

@@ -21,10 +21,12 @@ import (
 
 // Channel names.
 const (
-	ChannelEmail = "email"
-	ChannelLog   = "log"
-	ChannelSMS   = "sms"
-	ChannelWeCom = "wecom"
+	ChannelEmail    = "email"
+	ChannelLog      = "log"
+	ChannelSMS      = "sms"
+	ChannelWeCom    = "wecom"
+	ChannelDingTalk = "dingtalk"
+	ChannelFeishu   = "feishu"
 )
 
 // Channel delivers messages to people.
