@@ -67,7 +67,10 @@ func (s *Simulator) serveWithFaults(w http.ResponseWriter, r *http.Request) {
 	if d := s.faults.Latency(); d > 0 && !s.sleep(r, d) {
 		return
 	}
-	fault := s.faults.Draw()
+	fault := s.takeArmed(r)
+	if fault == simulators.FaultNone {
+		fault = s.faults.Draw()
+	}
 	entry := s.log.WithField(logging.KeyHTTPPath, r.URL.Path)
 	if fault != simulators.FaultNone {
 		entry.WithField("fault", fault).Debug("Injecting fault")

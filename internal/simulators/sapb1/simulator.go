@@ -44,6 +44,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,6 +144,10 @@ type Simulator struct {
 	handler  http.Handler
 	logins   atomic.Int64
 
+	// next is a one-shot fault for the next matching request.
+	nextMu sync.Mutex
+	next   *armedFault
+
 	// notifyMu serialises reports of sales orders to the World.
 	notifyMu sync.Mutex
 
@@ -204,6 +209,34 @@ func (s *Simulator) Handler() http.Handler { return s.handler }
 
 // Faults returns the fault injector.
 func (s *Simulator) Faults() *simulators.Injector { return s.faults }
+
+// armedFault is a fault for the next request whose method and resource
+// start with prefix, e.g. "POST Orders".
+type armedFault struct {
+	fault  simulators.Fault
+	prefix string
+}
+
+// InjectNext makes the next request whose "METHOD resource" starts with
+// prefix fail with fault, whatever the configured rate. Tests use it to
+// hit one exact call; other requests are not affected.
+func (s *Simulator) InjectNext(fault simulators.Fault, prefix string) {
+	s.nextMu.Lock()
+	defer s.nextMu.Unlock()
+	s.next = &armedFault{fault: fault, prefix: prefix}
+}
+
+// takeArmed returns the armed fault if r matches it, and disarms it.
+func (s *Simulator) takeArmed(r *http.Request) simulators.Fault {
+	s.nextMu.Lock()
+	defer s.nextMu.Unlock()
+	if s.next == nil || !strings.HasPrefix(r.Method+" "+strings.TrimPrefix(r.URL.Path, apiPrefix), s.next.prefix) {
+		return simulators.FaultNone
+	}
+	fault := s.next.fault
+	s.next = nil
+	return fault
+}
 
 // Stats returns login and session counts.
 func (s *Simulator) Stats() Stats {
