@@ -15,6 +15,7 @@ import (
 	banksim "github.com/ordo-project/ordo/internal/simulators/bank"
 	einvoicesim "github.com/ordo-project/ordo/internal/simulators/einvoice"
 	kingdeesim "github.com/ordo-project/ordo/internal/simulators/kingdee"
+	sapb1sim "github.com/ordo-project/ordo/internal/simulators/sapb1"
 	smtpsim "github.com/ordo-project/ordo/internal/simulators/smtp"
 	wecomsim "github.com/ordo-project/ordo/internal/simulators/wecom"
 	"github.com/ordo-project/ordo/internal/sqlitedb"
@@ -32,6 +33,7 @@ type simulatorSet struct {
 	kingdee  *kingdeesim.Simulator
 	smtp     *smtpsim.Simulator
 	wecom    *wecomsim.Simulator
+	sapb1    *sapb1sim.Simulator
 }
 
 // startSimulators starts the bank first, because it is the simulated
@@ -128,6 +130,9 @@ func startSimulators(ctx context.Context, cfg *config.Config, dataDir, apiURL, s
 	if err := set.startWeCom(ctx, cfg, faults, logger); err != nil {
 		return nil, set.closeWith(err)
 	}
+	if err := set.startSAPB1(ctx, cfg, faults, logger); err != nil {
+		return nil, set.closeWith(err)
+	}
 	return set, nil
 }
 
@@ -195,6 +200,9 @@ func (s *simulatorSet) Close() error {
 	}
 	if s.smtp != nil {
 		_ = s.smtp.Close()
+	}
+	if s.sapb1 != nil {
+		_ = s.sapb1.Close()
 	}
 	if s.kingdee != nil {
 		_ = s.kingdee.Close()

@@ -15,6 +15,7 @@ type Simulators struct {
 	Bank     SimBank     `yaml:"bank"`
 	SMTP     SimSMTP     `yaml:"smtp"`
 	WeCom    SimWeCom    `yaml:"wecom"`
+	SAPB1    SimSAPB1    `yaml:"sapb1"`
 	// FaultRate is the probability, 0 to 1, that a simulator request fails
 	// with one of the simulator's faults.
 	FaultRate float64 `yaml:"fault_rate"`

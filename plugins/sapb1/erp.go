@@ -275,7 +275,7 @@ func (e *ERP) EnsureSalesOrder(ctx context.Context, order connectors.SalesOrder)
 		return map[string]any{
 			"CardCode": order.CustomerNumber, "DocDate": day(order.Date), "DocDueDate": day(order.Date),
 			"DocCurrency": order.Currency, "NumAtCard": order.ContractNo, "DocTotal": money(order.Total),
-			"Comments": strings.TrimSpace("ordo contract " + order.ContractNo + " " + order.SalesAgent),
+			"Comments":      strings.TrimSpace("ordo contract " + order.ContractNo + " " + order.SalesAgent),
 			"DocumentLines": orderLines(order.Lines),
 		}, nil
 	})

@@ -73,6 +73,7 @@ func (s *Simulator) serveWithFaults(w http.ResponseWriter, r *http.Request) {
 	}
 	entry := s.log.WithField(logging.KeyHTTPPath, r.URL.Path)
 	if fault != simulators.FaultNone {
+		s.injected.Add(1)
 		entry.WithField("fault", fault).Debug("Injecting fault")
 	}
 	switch fault {

@@ -130,6 +130,8 @@ func (c *Config) applyDefaults() {
 type Stats struct {
 	Logins   int64 `json:"logins"`
 	Sessions int   `json:"sessions"`
+	// Faults is the number of requests that got an injected fault.
+	Faults int64 `json:"faults"`
 }
 
 // Simulator is a running Service Layer simulator.
@@ -143,6 +145,7 @@ type Simulator struct {
 	sessions *sessionStore
 	handler  http.Handler
 	logins   atomic.Int64
+	injected atomic.Int64
 
 	// next is a one-shot fault for the next matching request.
 	nextMu sync.Mutex
@@ -240,7 +243,7 @@ func (s *Simulator) takeArmed(r *http.Request) simulators.Fault {
 
 // Stats returns login and session counts.
 func (s *Simulator) Stats() Stats {
-	return Stats{Logins: s.logins.Load(), Sessions: s.sessions.count()}
+	return Stats{Logins: s.logins.Load(), Sessions: s.sessions.count(), Faults: s.injected.Load()}
 }
 
 // ExpireSessions ends every session and returns how many there were.
