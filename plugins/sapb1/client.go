@@ -78,9 +78,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		cfg.Password = strings.TrimSpace(string(data))
 	}
-	for name, value := range map[string]string{EnvServiceLayerURL: cfg.BaseURL, EnvCompanyDB: cfg.CompanyDB, EnvUserName: cfg.UserName} {
-		if value == "" {
-			return Config{}, fmt.Errorf("%s is not set: ordo passes it through plugins[].env", name)
+	for _, v := range []struct{ name, value string }{
+		{EnvServiceLayerURL, cfg.BaseURL}, {EnvCompanyDB, cfg.CompanyDB}, {EnvUserName, cfg.UserName},
+	} {
+		if v.value == "" {
+			return Config{}, fmt.Errorf("%s is not set: ordo passes it through plugins[].env", v.name)
 		}
 	}
 	if cfg.Password == "" {
