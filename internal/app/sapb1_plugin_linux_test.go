@@ -65,8 +65,8 @@ func TestSAPPluginChainsClose(t *testing.T) {
 	t.Logf("the SAP simulator injected %d faults over %d logins", stats.Faults, stats.Logins)
 }
 
-// buildSAPPlugin builds ordo-plugin-sapb1 into a temporary directory, as
-// docs/plugins.md tells a site to.
+// buildSAPPlugin builds ordo-plugin-sapb1 into a temporary directory with the
+// command docs/plugins.md gives.
 func buildSAPPlugin(t testing.TB) string {
 	t.Helper()
 	binary := filepath.Join(t.TempDir(), "ordo-plugin-sapb1")

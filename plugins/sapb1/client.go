@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -265,13 +264,7 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, coo
 // may or may not have done the work, so callers look the document up
 // before they create it again.
 func (c *Client) transportError(operation string, err error) *connectors.Error {
-	message := "no reply from the Service Layer"
-	var urlErr *url.Error
-	if errors.As(err, &urlErr) {
-		// The URL holds no secret, but the error text is enough.
-		err = urlErr.Err
-	}
-	return c.fail(connectors.KindTransient, operation, 0, "", message, err)
+	return c.fail(connectors.KindTransient, operation, 0, "", "no reply from the Service Layer", err)
 }
 
 // replyError classifies an error reply by status and Service Layer code.

@@ -169,28 +169,31 @@ func (e *ERP) mustFind(ctx context.Context, operation, entity, number, field str
 	return body, nil
 }
 
-// ensure finds the document numbered number or creates it from build. A
-// create refused because the number exists (the site's
-// SBO_SP_TransactionNotification check, or a reply lost earlier) is
-// answered with the existing document.
+// ensure finds the document numbered number or creates it from build.
+// When the Service Layer rejects the create because the number exists
+// (the site's SBO_SP_TransactionNotification check after a reply lost
+// earlier), ensure returns the existing document.
 func (e *ERP) ensure(ctx context.Context, kind connectors.DocumentKind, number, contractNo string, build func(ctx context.Context) (map[string]any, error)) (connectors.Document, error) {
 	entity := entityOf[kind]
 	operation := "ensure " + entity
 	if err := required(operation, map[string]string{"number": number}); err != nil {
 		return connectors.Document{}, err
 	}
+
 	defer e.lock(number)()
 	if body, found, err := e.find(ctx, entity, number); err != nil {
 		return connectors.Document{}, err
 	} else if found {
 		return toDocument(kind, entity, number, body, false), nil
 	}
+
 	body, err := build(ctx)
 	if err != nil {
 		return connectors.Document{}, err
 	}
 	body[FieldOrdoNo] = number
 	body[FieldContractNo] = contractNo
+
 	var created map[string]any
 	err = e.client.call(ctx, http.MethodPost, entity, body, &created)
 	var ce *connectors.Error
@@ -202,6 +205,7 @@ func (e *ERP) ensure(ctx context.Context, kind connectors.DocumentKind, number, 
 	if err != nil {
 		return connectors.Document{}, err
 	}
+
 	erpplugin.Logger().Info("created document", "entity", entity, "document_no", number, "contract_no", contractNo,
 		"doc_entry", str(created, keyFieldOf(entity)))
 	return toDocument(kind, entity, number, created, true), nil
@@ -214,6 +218,7 @@ func (e *ERP) UpsertCustomer(ctx context.Context, customer connectors.Customer) 
 	if err := required(operation, map[string]string{"number": customer.Number, "name": customer.Name}); err != nil {
 		return connectors.Document{}, err
 	}
+
 	defer e.lock(customer.Number)()
 	path := "BusinessPartners(" + quote(customer.Number) + ")"
 	var existing map[string]any
@@ -230,6 +235,7 @@ func (e *ERP) UpsertCustomer(ctx context.Context, customer connectors.Customer) 
 	case !connectors.IsNotFound(err):
 		return connectors.Document{}, err
 	}
+
 	body := map[string]any{
 		"CardCode": customer.Number, "CardName": customer.Name, "CardType": "cCustomer",
 		"Country": customer.Country, "Industry": customer.Sector, "FatherCard": customer.ParentName,
@@ -453,6 +459,7 @@ func (e *ERP) CancelDocument(ctx context.Context, kind connectors.DocumentKind, 
 		return &connectors.Error{Kind: connectors.KindValidation, Connector: ConnectorName, Operation: "cancel document",
 			Message: fmt.Sprintf("unknown document kind %q", kind)}
 	}
+
 	defer e.lock(number)()
 	if kind == connectors.KindCustomer {
 		err := e.client.call(ctx, http.MethodDelete, "BusinessPartners("+quote(number)+")", nil, nil)
@@ -461,6 +468,7 @@ func (e *ERP) CancelDocument(ctx context.Context, kind connectors.DocumentKind, 
 		}
 		return err
 	}
+
 	body, found, err := e.find(ctx, entity, number)
 	if err != nil || !found {
 		return err
@@ -480,6 +488,7 @@ func (e *ERP) CancelDocument(ctx context.Context, kind connectors.DocumentKind, 
 	if connectors.IsNotFound(err) {
 		return nil
 	}
+
 	if err == nil {
 		erpplugin.Logger().Info("cancelled document", "entity", entity, "document_no", number)
 	}

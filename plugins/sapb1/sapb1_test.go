@@ -31,7 +31,8 @@ func TestContractThroughHost(t *testing.T) {
 }
 
 // TestContractInProcess runs the suite against the connector without the
-// plugin boundary, which tells a connector bug from a transport one.
+// plugin boundary, so a failure here points at the connector and not at
+// the transport.
 func TestContractInProcess(t *testing.T) {
 	env := newEnv(t, nil)
 	erp := env.inProcess()
@@ -46,10 +47,10 @@ func mustCustomer(t *testing.T, erp erptest.ERP, number string) {
 }
 
 func order(contractNo string) connectors.SalesOrder {
-	one := decimal.NewFromInt(1)
+	quantity := decimal.NewFromInt(1)
 	return connectors.SalesOrder{
 		Number: "SO-" + contractNo, ContractNo: contractNo, CustomerNumber: "CU-" + contractNo, Currency: "CNY",
-		Lines: []connectors.OrderLine{{ProductNumber: "P-1", Quantity: one, UnitPrice: decimal.NewFromInt(100), Amount: decimal.NewFromInt(100)}},
+		Lines: []connectors.OrderLine{{ProductNumber: "P-1", Quantity: quantity, UnitPrice: decimal.NewFromInt(100), Amount: decimal.NewFromInt(100)}},
 		Total: decimal.NewFromInt(100),
 	}
 }

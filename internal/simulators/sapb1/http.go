@@ -261,12 +261,14 @@ func (s *Simulator) handleList(w http.ResponseWriter, r *http.Request, spec *ent
 		writeError(w, err)
 		return
 	}
+
 	pageSize := s.cfg.PageSize
 	if prefer := r.Header.Get("Prefer"); strings.HasPrefix(prefer, "odata.maxpagesize=") {
 		if n, err := strconv.Atoi(strings.TrimPrefix(prefer, "odata.maxpagesize=")); err == nil && n > 0 {
 			pageSize = n
 		}
 	}
+
 	all, err := s.list(r.Context(), spec, filter)
 	if err != nil {
 		writeError(w, err)
@@ -283,6 +285,7 @@ func (s *Simulator) handleList(w http.ResponseWriter, r *http.Request, spec *ent
 	if len(page) > pageSize {
 		page = page[:pageSize]
 	}
+
 	values := make([]map[string]any, 0, len(page))
 	for _, body := range page {
 		values = append(values, selectProps(body, query.Get("$select")))

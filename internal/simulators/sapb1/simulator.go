@@ -24,7 +24,7 @@
 // message of the stored procedure, so a client that retries after a lost
 // reply can look the document up instead of creating a duplicate.
 //
-// Sessions expire after SessionTimeout without use and answer 401 with
+// Sessions expire after SessionTimeout without use, and later calls return 401 with
 // code 301 "Invalid session." Documents live in SQLite, and each created
 // document is appended to the shared simulator ledger in the transaction
 // that creates it. A production order completes (ProductionOrderStatus
@@ -173,6 +173,7 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 		return nil, errors.New("sapb1 simulator: CompanyDB, UserName and Password are required")
 	}
 	cfg.applyDefaults()
+
 	s := &Simulator{cfg: cfg, db: cfg.DB, world: cfg.World, faults: cfg.Faults, stop: make(chan struct{})}
 	logger := cfg.Logger
 	if logger == nil {
@@ -189,6 +190,7 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 		}
 		s.faults = injector
 	}
+
 	if s.db == nil {
 		db, err := sqlitedb.Open(cfg.Path, 1)
 		if err != nil {
@@ -200,6 +202,7 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 		_ = s.closeDB()
 		return nil, err
 	}
+
 	s.sessions = newSessionStore(cfg.SessionTimeout)
 	s.handler = s.routes()
 	s.loops.Add(1)

@@ -510,6 +510,7 @@ func (s *Simulator) report(ctx context.Context, id int64) error {
 	if r.Reported {
 		return nil
 	}
+
 	body, err := r.decode()
 	if err != nil {
 		return err
@@ -522,6 +523,7 @@ func (s *Simulator) report(ctx context.Context, id int64) error {
 			name = stringProp(stored, "CardName")
 		}
 	}
+
 	total, _ := decimalProp(body, "DocTotal")
 	number := r.Key
 	if number == "" {
