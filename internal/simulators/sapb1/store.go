@@ -233,13 +233,8 @@ func (s *Simulator) create(ctx context.Context, spec *entitySpec, body map[strin
 			} else {
 				body["DocumentNumber"] = r.ID
 			}
-			encoded, err = json.Marshal(body)
-			if err != nil {
-				return fmt.Errorf("encode %s: %w", spec.name, err)
-			}
-			r.Body = string(encoded)
-			if _, err := tx.NewUpdate().Model(r).Column("body").WherePK().Exec(ctx); err != nil {
-				return fmt.Errorf("update %s %d: %w", spec.name, r.ID, err)
+			if err := storeBody(ctx, tx, r, body); err != nil {
+				return err
 			}
 		}
 		number := key
@@ -387,13 +382,7 @@ func (s *Simulator) update(ctx context.Context, spec *entitySpec, key string, ch
 			body[name] = value
 		}
 		body["UpdateDate"] = time.Now().UTC().Format("2006-01-02")
-		encoded, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("encode %s: %w", spec.name, err)
-		}
-		r.Body = string(encoded)
-		_, err = tx.NewUpdate().Model(r).Column("body").WherePK().Exec(ctx)
-		return err
+		return storeBody(ctx, tx, r, body)
 	})
 }
 
@@ -425,14 +414,21 @@ func (s *Simulator) cancel(ctx context.Context, spec *entitySpec, key string) er
 			body["Cancelled"] = "tYES"
 			body["DocumentStatus"] = "bost_Close"
 		}
-		encoded, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("encode %s: %w", spec.name, err)
-		}
-		r.Body = string(encoded)
-		_, err = tx.NewUpdate().Model(r).Column("body").WherePK().Exec(ctx)
-		return err
+		return storeBody(ctx, tx, r, body)
 	})
+}
+
+// storeBody replaces the stored properties of r with body.
+func storeBody(ctx context.Context, db bun.IDB, r *row, body map[string]any) error {
+	encoded, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("encode %s %d: %w", r.Entity, r.ID, err)
+	}
+	r.Body = string(encoded)
+	if _, err := db.NewUpdate().Model(r).Column("body").WherePK().Exec(ctx); err != nil {
+		return fmt.Errorf("update %s %d: %w", r.Entity, r.ID, err)
+	}
+	return nil
 }
 
 func (s *Simulator) remove(ctx context.Context, spec *entitySpec, key string) error {
