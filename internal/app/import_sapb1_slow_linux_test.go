@@ -14,9 +14,9 @@ import (
 )
 
 // TestImportSampleClosesWithSAPPlugin imports the whole CRM sample export
-// with the SAP Business One plugin as the ERP and the Service Layer
-// simulator injecting faults, kills the plugin once a fifth of the chains
-// closed, and checks that every won deal closes with exactly one SAP
+// with the SAP Business One plugin as the ERP, while the Service Layer
+// simulator injects faults. It kills the plugin once a fifth of the chains
+// closed, then checks that every won deal closes with exactly one SAP
 // document per step.
 //
 // It takes several minutes, so it runs only with -tags slow.

@@ -80,6 +80,11 @@ func migrate(ctx context.Context, db bun.IDB) error {
 		// SBO_SP_TransactionNotification check on U_ORDO_NO, and of the
 		// primary key on CardCode.
 		`CREATE UNIQUE INDEX IF NOT EXISTS sapb1_entities_key ON sapb1_entities (entity, key) WHERE key <> ''`,
+		// SQLite uses a partial index only where the query implies its
+		// WHERE clause, which a bound "key = ?" does not, so lookups need
+		// this full one.
+		`CREATE INDEX IF NOT EXISTS sapb1_entities_lookup ON sapb1_entities (entity, key)`,
+		`CREATE INDEX IF NOT EXISTS sapb1_entities_unreported ON sapb1_entities (entity, reported)`,
 	}
 	for _, stmt := range statements {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
