@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"net/http"
 	"net/url"
 	"strings"
@@ -49,7 +48,46 @@ type ERP struct {
 	client *Client
 	// locks serialise calls for the same document number in this process,
 	// so two concurrent Ensure calls cannot both miss the lookup.
-	locks [64]sync.Mutex
+	locks keyedLocks
+}
+
+// keyedLocks is a mutex per key, kept only while a caller holds or waits
+// for it.
+type keyedLocks struct {
+	mu   sync.Mutex
+	held map[string]*keyLock
+}
+
+type keyLock struct {
+	mu sync.Mutex
+	// users counts the callers holding or waiting for mu.
+	users int
+}
+
+// lock locks key and returns the function that unlocks it.
+func (k *keyedLocks) lock(key string) func() {
+	k.mu.Lock()
+	if k.held == nil {
+		k.held = map[string]*keyLock{}
+	}
+	l := k.held[key]
+	if l == nil {
+		l = &keyLock{}
+		k.held[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		k.mu.Lock()
+		l.users--
+		if l.users == 0 {
+			delete(k.held, key)
+		}
+		k.mu.Unlock()
+	}
 }
 
 var (
@@ -72,13 +110,7 @@ func (e *ERP) Client() *Client { return e.client }
 // Describe names the connector for `ordo plugin verify`.
 func (e *ERP) Describe() (string, string) { return ConnectorName, Version }
 
-func (e *ERP) lock(number string) func() {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(number))
-	m := &e.locks[h.Sum32()%uint32(len(e.locks))]
-	m.Lock()
-	return m.Unlock
-}
+func (e *ERP) lock(number string) func() { return e.locks.lock(number) }
 
 func money(d decimal.Decimal) json.Number { return json.Number(d.String()) }
 

@@ -253,3 +253,33 @@ func TestConfigFromEnvNamesMissingVariable(t *testing.T) {
 		t.Errorf("got %v, expected an error naming the missing variable", err)
 	}
 }
+
+func TestConcurrentEnsureCreatesOneDocument(t *testing.T) {
+	env := newEnv(t, nil)
+	erp := env.inProcess()
+	mustCustomer(t, erp, "CU-CT-C")
+	results := make(chan connectors.Document, 8)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			doc, err := erp.EnsureSalesOrder(context.Background(), order("CT-C"))
+			results <- doc
+			errs <- err
+		}()
+	}
+	created := 0
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent EnsureSalesOrder: %v", err)
+		}
+		if (<-results).Created {
+			created++
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d of 8 concurrent calls created the order, expected 1", created)
+	}
+	if n := env.ledgerCount("sales_order", "CT-C"); n != 1 {
+		t.Errorf("ledger has %d sales orders, expected 1", n)
+	}
+}
