@@ -44,6 +44,9 @@ func keyFieldOf(entity string) string {
 }
 
 // ERP implements erpplugin.ERP against the Service Layer.
+//
+// NOTE: the plugin contract (erp.proto version 1) has no change listing,
+// so ordo schedules no ERP sync (internal/erpsync) for a plugin ERP.
 type ERP struct {
 	client *Client
 	// locks serialise calls for the same document number in this process,
