@@ -1,6 +1,6 @@
 // Package erptest is the contract suite every ERP connector and ERP plugin
 // runs: the same calls, in the order the contract-to-cash chain makes them,
-// with the answers connectors.ERP promises. A connector's test calls Run
+// with the results connectors.ERP documents. A connector's test calls Run
 // with a function that returns a connector pointed at a fresh simulator.
 package erptest
 
@@ -15,7 +15,7 @@ import (
 	"github.com/ordo-project/ordo/connectors"
 )
 
-// ERP is what the suite calls.
+// ERP is the connector interface the suite calls.
 type ERP interface {
 	connectors.ERP
 	connectors.PriceLists

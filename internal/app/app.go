@@ -152,6 +152,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 		if cfg.Sim.WeCom.Enabled && cfg.Notify.WeCom.Configured() {
 			endpoints.Simulators["wecom"] = "http://" + cfg.Sim.WeCom.Address
 		}
+		if cfg.Sim.SAPB1.Enabled {
+			endpoints.Simulators["sapb1"] = "http://" + cfg.Sim.SAPB1.Address + "/b1s/v1/"
+		}
 	}
 
 	temporalClient, err := client.Dial(client.Options{

@@ -18,6 +18,7 @@ import (
 	feishusim "github.com/ordo-project/ordo/internal/simulators/feishu"
 	kingdeesim "github.com/ordo-project/ordo/internal/simulators/kingdee"
 	resterpsim "github.com/ordo-project/ordo/internal/simulators/resterp"
+	sapb1sim "github.com/ordo-project/ordo/internal/simulators/sapb1"
 	smtpsim "github.com/ordo-project/ordo/internal/simulators/smtp"
 	wecomsim "github.com/ordo-project/ordo/internal/simulators/wecom"
 	"github.com/ordo-project/ordo/internal/sqlitedb"
@@ -38,6 +39,7 @@ type simulatorSet struct {
 	resterp  *resterpsim.Simulator
 	dingtalk *dingtalksim.Simulator
 	feishu   *feishusim.Simulator
+	sapb1    *sapb1sim.Simulator
 }
 
 // startSimulators starts the bank first, because it is the simulated
@@ -140,6 +142,9 @@ func startSimulators(ctx context.Context, cfg *config.Config, dataDir, apiURL, s
 	if err := set.startChat(ctx, cfg, faults, logger); err != nil {
 		return nil, set.closeWith(err)
 	}
+	if err := set.startSAPB1(ctx, cfg, faults, logger); err != nil {
+		return nil, set.closeWith(err)
+	}
 	return set, nil
 }
 
@@ -215,6 +220,9 @@ func (s *simulatorSet) Close() error {
 	}
 	if s.smtp != nil {
 		_ = s.smtp.Close()
+	}
+	if s.sapb1 != nil {
+		_ = s.sapb1.Close()
 	}
 	if s.kingdee != nil {
 		_ = s.kingdee.Close()

@@ -478,6 +478,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateNotify(add)
 	c.validatePlugins(add)
+	c.validateSimSAPB1(add)
 
 	return problems.Err("configuration")
 }

@@ -18,6 +18,7 @@ type Simulators struct {
 	RestERP  SimRestERP  `yaml:"resterp"`
 	DingTalk SimDingTalk `yaml:"dingtalk"`
 	Feishu   SimFeishu   `yaml:"feishu"`
+	SAPB1    SimSAPB1    `yaml:"sapb1"`
 	// FaultRate is the probability, 0 to 1, that a simulator request fails
 	// with one of the simulator's faults.
 	FaultRate float64 `yaml:"fault_rate"`
