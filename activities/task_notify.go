@@ -91,8 +91,9 @@ func (a *TaskActivities) defaultChannels(kind string) []string {
 
 // sendNotification sends the task's notification through one channel
 // unless an earlier attempt sent it or gave it up. It returns an error only
-// for a failure that a retry may fix.
-func (a *TaskActivities) sendNotification(ctx context.Context, log logrus.FieldLogger, task *store.Task, name string) error {
+// for a failure that a retry may fix. params are the request's template
+// params, for channels that send a provider's template instead of the text.
+func (a *TaskActivities) sendNotification(ctx context.Context, log logrus.FieldLogger, task *store.Task, name string, params map[string]string) error {
 	n := &store.Notification{
 		TaskID: task.ID, Channel: name, Recipient: task.Assignee,
 		Address: addressFor(name, task), Key: store.NotificationKey(task.Key, name),
@@ -116,6 +117,7 @@ func (a *TaskActivities) sendNotification(ctx context.Context, log logrus.FieldL
 		Key: n.Key, Recipient: task.Assignee, Address: n.Address,
 		Title: task.Title, Body: task.Body, Link: task.Link, Due: task.DueAt,
 		TaskKind: task.Kind, TaskSubject: task.Subject,
+		Template: task.Template, Params: params,
 	})
 	if err != nil && notify.IsPermanent(err) {
 		log.WithError(err).Warn("notification failed permanently and will not be retried")
