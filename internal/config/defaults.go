@@ -15,6 +15,7 @@ type Simulators struct {
 	Bank     SimBank     `yaml:"bank"`
 	SMTP     SimSMTP     `yaml:"smtp"`
 	WeCom    SimWeCom    `yaml:"wecom"`
+	SMS      SimSMS      `yaml:"sms"`
 	// FaultRate is the probability, 0 to 1, that a simulator request fails
 	// with one of the simulator's faults.
 	FaultRate float64 `yaml:"fault_rate"`
@@ -139,6 +140,7 @@ func Default() *Config {
 			Bank:     SimBank{Address: "127.0.0.1:8093", PaymentDelay: 2 * time.Second},
 			SMTP:     SimSMTP{Enabled: true, Address: "127.0.0.1:2525"},
 			WeCom:    SimWeCom{Enabled: true, Address: "127.0.0.1:8094"},
+			SMS:      SimSMS{Enabled: true, Address: "127.0.0.1:8095", DailyLimit: 50},
 		},
 		Notify: Notify{
 			Locale:   "zh-CN",
@@ -151,6 +153,16 @@ func Default() *Config {
 			WeCom: WeCom{
 				BaseURL: "http://127.0.0.1:8094", CorpID: "ordo-dev", AgentID: 1000002,
 				Secret: Credential{Value: "ordo-dev-wecom-secret"}, Timeout: 15 * time.Second,
+			},
+			// ordo dev sends renewal SMS to its simulator, which approves
+			// this signature and template.
+			SMS: SMS{
+				Provider: SMSProviderAliyun, BaseURL: "http://127.0.0.1:8095", AccessKeyID: "ordo-dev",
+				AccessKeySecret: Credential{Value: "ordo-dev-sms-secret"}, SignName: "ordo",
+				Templates: map[string]SMSTemplate{
+					"renewal_sms": {ID: "SMS_ORDO_RENEWAL", Params: []SMSParam{{From: "customer"}, {From: "contract_no"}, {From: "end_date"}}},
+				},
+				Timeout: 10 * time.Second, ResolveAfter: 2 * time.Minute,
 			},
 		},
 		Log: Log{Level: "info", Format: "text"},

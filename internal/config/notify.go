@@ -26,6 +26,7 @@ type Notify struct {
 	Channels []string `yaml:"channels"`
 	SMTP     SMTP     `yaml:"smtp"`
 	WeCom    WeCom    `yaml:"wecom"`
+	SMS      SMS      `yaml:"sms"`
 }
 
 // WeCom configures the WeCom (企业微信) app that sends notifications as
@@ -121,6 +122,7 @@ func (c *Config) validateNotify(add func(key, format string, args ...any)) {
 		}
 	}
 	c.validateWeCom(add)
+	c.validateSMS(add)
 
 	if !isHostPort(n.SMTP.Address) {
 		add("notify.smtp.address", "%q is not host:port, e.g. smtp.example.com:587", n.SMTP.Address)

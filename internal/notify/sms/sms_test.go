@@ -113,7 +113,7 @@ func (f *fixture) channel(t *testing.T) *sms.Channel {
 func message(key string) notify.Message {
 	return notify.Message{
 		Key: key, Recipient: "王芳", Address: phone, Template: notify.TemplateRenewalSMS,
-		Body: "rendered text the providers never see",
+		Body:   "rendered text the providers never see",
 		Params: map[string]string{"customer": "华东机械", "contract_no": "CT-1", "end_date": "2027-01-31", "unused": "x"},
 	}
 }
@@ -340,7 +340,7 @@ func TestPermanentRejections(t *testing.T) {
 			codes: map[string]string{sms.ProviderAliyun: "isv.AMOUNT_NOT_ENOUGH", sms.ProviderTencent: "FailedOperation.InsufficientBalanceInSmsPackage"},
 		},
 		{
-			name:  "template params",
+			name: "template params",
 			setup: func(f *fixture) {
 				if f.provider == sms.ProviderAliyun {
 					f.sim.InjectCodes("isv.TEMPLATE_PARAMS_ILLEGAL")
