@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ordo-project/ordo/internal/simulators"
+	smssim "github.com/ordo-project/ordo/internal/simulators/sms"
 	smtpsim "github.com/ordo-project/ordo/internal/simulators/smtp"
 	wecomsim "github.com/ordo-project/ordo/internal/simulators/wecom"
 )
@@ -14,13 +15,14 @@ func newDevLedgerCommand() *cobra.Command {
 	flags := &clientFlags{}
 	cmd := &cobra.Command{
 		Use:   "ledger",
-		Short: "Count the documents the simulators created, per kind, with contracts that got more than one, the mail the SMTP sink received and the WeCom messages the WeCom simulator received",
+		Short: "Count the documents the simulators created, per kind, with contracts that got more than one, the mail the SMTP sink received and the WeCom messages and SMS the WeCom and SMS simulators received",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var answer struct {
 				Kinds []simulators.KindCount `json:"kinds"`
 				Mail  *smtpsim.MailSummary   `json:"mail,omitempty"`
 				WeCom *wecomsim.Summary      `json:"wecom,omitempty"`
+				SMS   *smssim.Summary        `json:"sms,omitempty"`
 			}
 			if err := flags.client().Get(cmd.Context(), "/api/v1/dev/ledger", nil, &answer); err != nil {
 				return err
@@ -51,7 +53,16 @@ func newDevLedgerCommand() *cobra.Command {
 				fmt.Fprintln(messages, "WECOM\tDELIVERED\tDISTINCT\tDUPLICATE COPIES\tDUPLICATES SUPPRESSED\tDROPPED OVER LIMIT\tREJECTED 45009\tINVALID USER")
 				fmt.Fprintf(messages, "wecom simulator\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", w.Delivered, w.DistinctDelivered, w.DuplicateCopies,
 					w.DuplicateSuppressed, w.Dropped, w.RateLimited, w.InvalidUser)
-				return messages.Flush()
+				if err := messages.Flush(); err != nil {
+					return err
+				}
+			}
+			if m := answer.SMS; m != nil {
+				fmt.Fprintln(cmd.OutOrStdout())
+				texts := newTable(cmd.OutOrStdout())
+				fmt.Fprintln(texts, "SMS	DELIVERED	DISTINCT	DUPLICATE COPIES	REJECTED")
+				fmt.Fprintf(texts, "sms simulator\t%d\t%d\t%d\t%d\n", m.Delivered, m.DistinctDelivered, m.DuplicateCopies, m.Rejected)
+				return texts.Flush()
 			}
 			return nil
 		},

@@ -171,6 +171,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 		if err != nil {
 			return err
 		}
+		if err := deps.notify.useStore(st); err != nil {
+			return err
+		}
 		if plugin, ok := deps.erp.(*pluginhost.ERP); ok {
 			stack.push("ERP plugin", func() error { plugin.Close(); return nil })
 		}
