@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -472,5 +473,48 @@ func TestRejectedErrorIsNotPermanentForThrottling(t *testing.T) {
 	}
 	if state := sendState(t, f.db, "throttled/sms").State; state != sms.StatePending {
 		t.Errorf("state %s, expected pending so the next attempt sends without asking", state)
+	}
+}
+
+// TestRandomFaultsDeliverEachOnce sends twelve SMS while the simulator
+// fails 40% of all requests, lookups included, with every fault kind. Each
+// SMS arrives exactly once, except that a Tencent SMS whose request timed
+// out may end unknown, and then it never arrives twice.
+func TestRandomFaultsDeliverEachOnce(t *testing.T) {
+	for _, provider := range providers {
+		t.Run(provider, func(t *testing.T) {
+			f := start(t, provider, smssim.Config{DailyLimit: 100, Faults: simulators.FaultConfig{Rate: 0.4, Seed: 7, Hang: 500 * time.Millisecond}})
+			channel := f.channel(t)
+			unknown := 0
+			for i := range 12 {
+				key := "random/" + strconv.Itoa(i)
+				_, err, _ := sendUntilSettled(t, channel, message(key))
+				state := sendState(t, f.db, key).State
+				switch {
+				case err == nil && state == sms.StateSent:
+				case provider == sms.ProviderTencent && state == sms.StateUnknown:
+					unknown++
+				default:
+					t.Errorf("%s: error %v, state %s", key, err, state)
+				}
+			}
+			perOutID := map[string]int{}
+			for _, m := range delivered(t, f.sim) {
+				perOutID[m.OutID]++
+			}
+			for outID, n := range perOutID {
+				if n != 1 {
+					t.Errorf("out id %s delivered %d times", outID, n)
+				}
+			}
+			summary, err := f.sim.Summary(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("simulator summary %+v, %d unknown", summary, unknown)
+			if len(perOutID)+unknown != 12 {
+				t.Errorf("%d SMS delivered and %d unknown, expected 12 in all", len(perOutID), unknown)
+			}
+		})
 	}
 }
