@@ -43,8 +43,8 @@ type SMS struct {
 	Templates map[string]SMSTemplate `yaml:"templates"`
 	// Timeout bounds one HTTP request.
 	Timeout time.Duration `yaml:"timeout"`
-	// ResolveAfter is how long after a request without an answer the
-	// provider's records count as complete; it must exceed Timeout.
+	// ResolveAfter is how long after a request without a response the
+	// provider's records count as complete. It must exceed Timeout.
 	ResolveAfter time.Duration `yaml:"resolve_after"`
 }
 
@@ -92,6 +92,7 @@ func (c *Config) validateSMS(add func(key, format string, args ...any)) {
 	if !s.Configured() {
 		return
 	}
+
 	if s.Provider != SMSProviderAliyun && s.Provider != SMSProviderTencent {
 		add("notify.sms.provider", "%q is not aliyun or tencent; leave it empty to log SMS instead", s.Provider)
 		return
@@ -108,6 +109,7 @@ func (c *Config) validateSMS(add func(key, format string, args ...any)) {
 	if s.Provider == SMSProviderTencent && (s.SDKAppID == "" || !isDigits(s.SDKAppID)) {
 		add("notify.sms.sdk_app_id", "%q is not the SMS application's SmsSdkAppId, e.g. 1400006666", s.SDKAppID)
 	}
+
 	if strings.TrimSpace(s.SignName) == "" {
 		add("notify.sms.sign_name", "is missing: give the SMS signature the provider approved")
 	}
@@ -120,13 +122,19 @@ func (c *Config) validateSMS(add func(key, format string, args ...any)) {
 	if len(s.Templates) == 0 {
 		add("notify.sms.templates", "needs at least renewal_sms with the provider's template id")
 	}
+	validateSMSTemplates(s.Templates, add)
+}
+
+// validateSMSTemplates checks that each template is an ordo template with
+// a provider id and params that name their source once.
+func validateSMSTemplates(templates map[string]SMSTemplate, add func(key, format string, args ...any)) {
 	known := sortedKeys(notify.TemplateParams)
-	for _, name := range sortedKeys(s.Templates) {
+	for _, name := range sortedKeys(templates) {
 		key := "notify.sms.templates." + name
 		if !slices.Contains(known, name) {
 			add(key, "%q is not an ordo template: use one of %s", name, strings.Join(known, ", "))
 		}
-		template := s.Templates[name]
+		template := templates[name]
 		if strings.TrimSpace(template.ID) == "" {
 			add(key+".id", "is missing: give the provider's template code or id")
 		}

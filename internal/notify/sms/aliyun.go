@@ -190,7 +190,7 @@ func (a *Aliyun) call(ctx context.Context, action string, params url.Values, out
 	status := response.StatusCode()
 	if err := json.Unmarshal(response.Body(), out); err != nil {
 		if status == http.StatusGatewayTimeout || status < 500 {
-			// A reply that cannot be read says nothing about the SMS.
+			// An unreadable reply gives no information about the SMS.
 			return fmt.Errorf("aliyun %s: unreadable reply with HTTP %d: %w", action, status, err)
 		}
 		return &RejectedError{Provider: ProviderAliyun, HTTPStatus: status, Message: strings.TrimSpace(string(response.Body()))}
@@ -212,10 +212,11 @@ func (r *aliyunReply) code() aliyunReply        { return *r }
 func (r *aliyunDetailsReply) code() aliyunReply { return r.aliyunReply }
 
 // aliyunRetryable reports whether a request rejected with code may succeed
-// later. Throttling and Aliyun's own failures (isp.*) may; bad numbers,
-// templates, params, signatures, keys, an empty balance and the carriers'
-// per-number limit (isv.BUSINESS_LIMIT_CONTROL, about 50 a day per number,
-// template and signature) may not within the retries of one task.
+// later. Throttling and Aliyun's own failures (isp.*) may. Bad numbers,
+// templates, params, signatures and keys and an empty balance may not.
+// Neither may the carriers' per-number limit (isv.BUSINESS_LIMIT_CONTROL,
+// about 50 a day per number, template and signature) within the retries
+// of one task.
 func aliyunRetryable(code string) bool {
 	switch {
 	case strings.HasPrefix(code, "Throttling"),

@@ -12,11 +12,11 @@ import (
 
 // States of a row of sms_sends.
 const (
-	// StatePending: no request for this row has left ordo, or the last
-	// one was answered with a rejection that a retry may fix.
+	// StatePending: no request for this row has left ordo, or the
+	// provider rejected the last one with a code that a retry may fix.
 	StatePending = "pending"
-	// StateSending: a request left and no answer was recorded. Either the
-	// attempt is still running or it ended without an answer (a timeout,
+	// StateSending: a request left and no response was recorded. Either the
+	// attempt is still running or it ended without a response (a timeout,
 	// a lost reply, a crash), so the provider may have sent the SMS.
 	StateSending = "sending"
 	// StateSent: the provider accepted the SMS.

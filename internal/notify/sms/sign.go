@@ -46,9 +46,9 @@ func aliyunEncode(s string) string {
 const TC3Algorithm = "TC3-HMAC-SHA256"
 
 // TC3CanonicalRequest returns the canonical request of a Tencent Cloud API
-// 3.0 POST to "/": method, URI, empty query, the signed headers as
-// "name:value\n" lines (lower case and trimmed, in the order of signedHeaders),
-// the header names and the hex SHA-256 of the payload.
+// 3.0 POST to "/". Its lines are the method, the URI, an empty query, the
+// signed headers as lower-case, trimmed "name:value" lines in the order of
+// signedHeaders, the header names and the hex SHA-256 of the payload.
 func TC3CanonicalRequest(headers map[string]string, signedHeaders []string, payload []byte) string {
 	var canonical strings.Builder
 	for _, name := range signedHeaders {

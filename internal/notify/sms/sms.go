@@ -8,7 +8,7 @@
 // every (notification key, phone number) pair is a row of sms_sends in
 // ordo's database, written before the request leaves. A retry finds the
 // row and sends nothing when the SMS was sent. When an earlier attempt
-// ended without an answer, the channel asks the provider about it (see
+// ended without a response, the channel queries the provider about it (see
 // resolve) instead of sending again.
 package sms
 
@@ -67,9 +67,9 @@ type Record struct {
 type Provider interface {
 	// Name returns the provider name, e.g. "aliyun".
 	Name() string
-	// Send asks the provider to send req and returns its id of the SMS.
-	// A *RejectedError means the provider answered and did not send it;
-	// any other error leaves the outcome unknown.
+	// Send requests the provider to send req and returns its id of the SMS.
+	// A *RejectedError means the provider replied and did not send it.
+	// Any other error leaves the outcome unknown.
 	Send(ctx context.Context, req Request) (string, error)
 	// Find looks for the send of req.OutID that an attempt at attemptedAt
 	// made. found is false when the provider holds no record of it.
@@ -79,7 +79,7 @@ type Provider interface {
 	AbsenceProvesNotSent() bool
 }
 
-// RejectedError is a provider's answer that it did not send the SMS.
+// RejectedError is a provider's reply that it did not send the SMS.
 type RejectedError struct {
 	Provider string
 	// HTTPStatus is the reply's status; Code and Message the provider's
@@ -109,7 +109,7 @@ type Config struct {
 	// Templates maps ordo's template names, e.g. renewal_sms, to the
 	// provider's templates.
 	Templates map[string]Template
-	// ResolveAfter is how long after an attempt without an answer the
+	// ResolveAfter is how long after an attempt without a response the
 	// provider's records are taken as complete: a later attempt that
 	// finds no record sends again (Aliyun) or records the outcome as
 	// unknown (Tencent). It must exceed the HTTP timeout. Default 2
@@ -121,8 +121,9 @@ type Config struct {
 	Logger logrus.FieldLogger
 }
 
-// Channel sends notifications as provider-template SMS, at most once per
-// notification key and number.
+// Channel sends notifications as provider-template SMS. It sends each
+// notification key to a number once, unless the provider's records show
+// no earlier send (see resolve).
 type Channel struct {
 	db           bun.IDB
 	provider     Provider
@@ -234,7 +235,7 @@ func (c *Channel) attempt(ctx context.Context, log logrus.FieldLogger, send *Sen
 		log.WithError(err).Warn("SMS rejected for good")
 		return notify.Receipt{}, notify.Permanent(ChannelName, 0, err)
 	case errors.As(err, &rejected):
-		// The provider answered that it did not send the SMS, so the next
+		// The provider replied that it did not send the SMS, so the next
 		// attempt may send it without asking first.
 		if ferr := finish(recordCtx, c.db, send, StatePending, "", err.Error(), c.clock()); ferr != nil {
 			return notify.Receipt{}, ferr
@@ -242,10 +243,10 @@ func (c *Channel) attempt(ctx context.Context, log logrus.FieldLogger, send *Sen
 		log.WithError(err).Warn("SMS rejected for now, the next attempt sends it again")
 		return notify.Receipt{}, fmt.Errorf("send SMS %s: %w", send.Key, err)
 	default:
-		// No answer: the state stays sending, and the next attempt asks
+		// No response: the state stays sending, and the next attempt asks
 		// the provider before it sends anything.
 		if ferr := finish(recordCtx, c.db, send, StateSending, "", err.Error(), c.clock()); ferr != nil {
-			log.WithError(ferr).Error("could not record the SMS attempt without an answer")
+			log.WithError(ferr).Error("could not record the SMS attempt without a response")
 		}
 		log.WithError(err).Warn("SMS outcome unknown: the next attempt checks with the provider before sending")
 		return notify.Receipt{}, fmt.Errorf("send SMS %s: outcome unknown: %w", send.Key, err)
@@ -253,11 +254,11 @@ func (c *Channel) attempt(ctx context.Context, log logrus.FieldLogger, send *Sen
 }
 
 // resolve settles a row left in the sending state by an attempt that got
-// no answer. It returns true with a nil error when the provider holds the
+// no response. It returns true with a nil error when the provider holds the
 // SMS, false with a nil error when the SMS may be sent again, and an error
 // otherwise.
 //
-// Why it asks instead of sending again: neither SendSms is idempotent, so
+// Why it queries instead of sending again: neither SendSms is idempotent, so
 // a second request after a timeout may deliver a second SMS. Both
 // providers can be asked about a number's recent SMS, and the channel
 // matches them on OutID:
@@ -276,10 +277,12 @@ func (c *Channel) resolve(ctx context.Context, log logrus.FieldLogger, send *Sen
 	if send.AttemptedAt != nil {
 		attemptedAt = *send.AttemptedAt
 	}
+
 	record, found, err := c.provider.Find(ctx, req, attemptedAt)
 	if err != nil {
 		return false, fmt.Errorf("send SMS %s: check the earlier attempt with %s: %w", send.Key, c.provider.Name(), err)
 	}
+
 	now := c.clock()
 	if found && record.Failed {
 		reason := fmt.Sprintf("%s accepted the SMS but could not deliver it: %s", c.provider.Name(), record.Reason)
@@ -295,16 +298,18 @@ func (c *Channel) resolve(ctx context.Context, log logrus.FieldLogger, send *Sen
 		log.WithField("provider_id", record.ProviderID).Info("SMS found sent by an earlier attempt")
 		return true, nil
 	}
+
 	if waited := now.Sub(attemptedAt); waited < c.resolveAfter {
-		return false, fmt.Errorf("send SMS %s: the attempt at %s got no answer and %s holds no record of it yet: the next attempt checks again",
+		return false, fmt.Errorf("send SMS %s: the attempt at %s got no response and %s holds no record of it yet: the next attempt checks again",
 			send.Key, attemptedAt.UTC().Format(time.RFC3339), c.provider.Name())
 	}
 	if c.provider.AbsenceProvesNotSent() {
-		log.Info("SMS not found at the provider after an attempt without an answer: sending it again")
+		log.Info("SMS not found at the provider after an attempt without a response: sending it again")
 		return false, nil
 	}
-	reason := fmt.Sprintf("outcome unknown: the attempt at %s got no answer and %s held no receipt for out id %s after %s; "+
-		"check the provider's console, ordo will not send this SMS again",
+
+	reason := fmt.Sprintf("outcome unknown: the attempt at %s got no response and %s held no receipt for out id %s after %s. "+
+		"Check the provider's console: ordo will not send this SMS again",
 		attemptedAt.UTC().Format(time.RFC3339), c.provider.Name(), send.OutID, c.resolveAfter)
 	if err := finish(ctx, c.db, send, StateUnknown, "", reason, now); err != nil {
 		return false, err

@@ -38,7 +38,7 @@ func (t Template) validate() error {
 	seen := map[string]bool{}
 	for i, p := range t.Params {
 		if strings.TrimSpace(p.From) == "" {
-			return fmt.Errorf("params[%d]: missing from", i)
+			return fmt.Errorf("params[%d]: from is missing", i)
 		}
 		name := p.name()
 		if seen[name] {

@@ -131,6 +131,7 @@ func (s *Simulator) aliyunCheck(ctx context.Context, message *Message, numbers [
 	if !ok {
 		return "isv.SMS_TEMPLATE_ILLEGAL", "the template is not approved"
 	}
+
 	values := map[string]string{}
 	if message.Params != "" {
 		var raw map[string]any
@@ -151,6 +152,7 @@ func (s *Simulator) aliyunCheck(ctx context.Context, message *Message, numbers [
 	if len(values) != len(template.Params) {
 		return "isv.TEMPLATE_PARAMS_ILLEGAL", "TemplateParam holds names the template does not have"
 	}
+
 	for _, number := range numbers {
 		over, err := s.overDailyLimit(ctx, sms.ProviderAliyun, aliyunE164(strings.TrimSpace(number)), now)
 		if err != nil {
@@ -160,6 +162,7 @@ func (s *Simulator) aliyunCheck(ctx context.Context, message *Message, numbers [
 			return "isv.BUSINESS_LIMIT_CONTROL", "触发天级流控Permits:" + strconv.Itoa(s.cfg.DailyLimit)
 		}
 	}
+
 	pairs := make([]string, 0, 2*len(values))
 	for name, value := range values {
 		pairs = append(pairs, "${"+name+"}", value)
@@ -197,6 +200,7 @@ func (s *Simulator) aliyunQuery(w http.ResponseWriter, ctx context.Context, para
 		aliyunError(w, http.StatusOK, "isv.INVALID_PARAMETERS", "CurrentPage must be at least 1")
 		return
 	}
+
 	sent, err := delivered(ctx, s.cfg.DB, sms.ProviderAliyun, aliyunE164(param("PhoneNumber")), day, day.AddDate(0, 0, 1))
 	if err != nil {
 		aliyunError(w, http.StatusInternalServerError, "InternalError", err.Error())
@@ -211,6 +215,7 @@ func (s *Simulator) aliyunQuery(w http.ResponseWriter, ctx context.Context, para
 		}
 		sent = matching
 	}
+
 	items := []map[string]any{}
 	for i := len(sent) - 1 - (page-1)*size; i >= 0 && len(items) < size; i-- {
 		message := sent[i]

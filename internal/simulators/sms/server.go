@@ -126,6 +126,7 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 		logger.Out = discard{}
 		cfg.Logger = logger
 	}
+
 	location, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		return nil, fmt.Errorf("SMS simulator: load Asia/Shanghai: %w", err)

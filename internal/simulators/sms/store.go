@@ -11,8 +11,8 @@ import (
 // Outcomes of one SMS to one number.
 const (
 	OutcomeDelivered = "delivered"
-	// OutcomeRejected: the simulator answered with an error code and sent
-	// nothing; Code holds it.
+	// OutcomeRejected: the simulator replied with the error code in Code
+	// and sent nothing.
 	OutcomeRejected = "rejected"
 )
 

@@ -70,6 +70,7 @@ func (s *Simulator) tencentAuth(r *http.Request, payload []byte, now time.Time) 
 	if !ok {
 		return "AuthFailure.InvalidAuthorization", "Authorization does not use TC3-HMAC-SHA256."
 	}
+
 	fields := map[string]string{}
 	for _, part := range strings.Split(authorization, ",") {
 		name, value, _ := strings.Cut(strings.TrimSpace(part), "=")
@@ -85,6 +86,7 @@ func (s *Simulator) tencentAuth(r *http.Request, payload []byte, now time.Time) 
 	if scope[1] != time.Unix(timestamp, 0).UTC().Format(time.DateOnly) {
 		return "AuthFailure.SignatureFailure", "The date in Credential is not the UTC date of X-TC-Timestamp."
 	}
+
 	signed := strings.Split(fields["SignedHeaders"], ";")
 	headers := map[string]string{}
 	for _, name := range signed {
