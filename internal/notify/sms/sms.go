@@ -156,9 +156,7 @@ func NewChannel(cfg Config) (*Channel, error) {
 		cfg.Clock = time.Now
 	}
 	if cfg.Logger == nil {
-		logger := logrus.New()
-		logger.Out = discard{}
-		cfg.Logger = logger
+		cfg.Logger = logging.Discard()
 	}
 	return &Channel{
 		db: cfg.DB, provider: cfg.Provider, signName: cfg.SignName, templates: cfg.Templates,
@@ -166,10 +164,6 @@ func NewChannel(cfg Config) (*Channel, error) {
 		log: cfg.Logger.WithFields(logrus.Fields{logging.KeyComponent: "notify", "channel": ChannelName, "provider": cfg.Provider.Name()}),
 	}, nil
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // Name returns "sms".
 func (c *Channel) Name() string { return ChannelName }

@@ -103,7 +103,7 @@ func (s *Simulator) aliyunSend(w http.ResponseWriter, ctx context.Context, param
 		return
 	}
 	if fault == simulators.FaultLostReply {
-		lose(w)
+		simulators.DropConnection(w)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"Code": "OK", "Message": "OK", "BizId": bizID, "RequestId": randomHex(32)})

@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -103,8 +102,7 @@ type Simulator struct {
 	// one step.
 	sendMu sync.Mutex
 
-	server   *http.Server
-	listener net.Listener
+	server *simulators.HTTPServer
 }
 
 // New validates the configuration and creates the table.
@@ -122,9 +120,7 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 		cfg.Clock = time.Now
 	}
 	if cfg.Logger == nil {
-		logger := logrus.New()
-		logger.Out = discard{}
-		cfg.Logger = logger
+		cfg.Logger = logging.Discard()
 	}
 
 	location, err := time.LoadLocation("Asia/Shanghai")
@@ -146,38 +142,25 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 	return s, nil
 }
 
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
 // Start listens on the configured address and serves in the background.
 func (s *Simulator) Start() error {
-	listener, err := net.Listen("tcp", s.cfg.Address)
+	server, err := simulators.StartHTTP(s.cfg.Address, s.Handler(), "SMS simulator", s.log)
 	if err != nil {
-		return fmt.Errorf("SMS simulator: listen on %s: %w", s.cfg.Address, err)
+		return err
 	}
-	s.listener = listener
-	s.server = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := s.server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.WithError(err).Error("SMS simulator stopped")
-		}
-	}()
-	s.log.WithField("address", listener.Addr().String()).Info("SMS simulator listening")
+	s.server = server
 	return nil
 }
 
 // URL returns the base URL clients use, once started.
-func (s *Simulator) URL() string { return "http://" + s.listener.Addr().String() }
+func (s *Simulator) URL() string { return s.server.URL() }
 
 // Close stops the server.
 func (s *Simulator) Close() error {
 	if s.server == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return s.server.Shutdown(ctx)
+	return s.server.Close()
 }
 
 // Handler serves both APIs and the control endpoints:
@@ -367,19 +350,10 @@ func (s *Simulator) applyFault(w http.ResponseWriter, fault simulators.Fault, th
 		return true
 	case simulators.FaultTimeout:
 		time.Sleep(s.injector.Hang())
-		lose(w)
+		simulators.DropConnection(w)
 		return true
 	}
 	return false
-}
-
-// lose drops the connection without a reply.
-func lose(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

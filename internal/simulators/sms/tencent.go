@@ -178,7 +178,7 @@ func (s *Simulator) tencentSend(w http.ResponseWriter, ctx context.Context, payl
 		})
 	}
 	if fault == simulators.FaultLostReply {
-		lose(w)
+		simulators.DropConnection(w)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"Response": map[string]any{"SendStatusSet": statuses, "RequestId": randomHex(32)}})
