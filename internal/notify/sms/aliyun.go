@@ -202,6 +202,11 @@ func (a *Aliyun) call(ctx context.Context, action string, params url.Values, out
 	if reply.Code == "" {
 		return fmt.Errorf("aliyun %s: reply with HTTP %d and no Code", action, status)
 	}
+	if reply.Code == "isp.SYSTEM_ERROR" {
+		// Aliyun failed inside and does not say at which step, so the SMS
+		// may have been accepted: the next attempt queries first.
+		return fmt.Errorf("aliyun %s: %s: %s", action, reply.Code, reply.Message)
+	}
 	return &RejectedError{
 		Provider: ProviderAliyun, HTTPStatus: status, Code: reply.Code, Message: reply.Message,
 		Permanent: !aliyunRetryable(reply.Code),

@@ -463,6 +463,28 @@ func TestNormalizePhone(t *testing.T) {
 	}
 }
 
+// TestSystemErrorIsResolvedByQuery injects Aliyun's isp.SYSTEM_ERROR, whose
+// outcome is unknown: the next attempt queries, finds no SMS once
+// ResolveAfter passed, and sends it.
+func TestSystemErrorIsResolvedByQuery(t *testing.T) {
+	f := start(t, sms.ProviderAliyun, smssim.Config{})
+	f.sim.InjectCodes("isp.SYSTEM_ERROR")
+	channel := f.channel(t)
+	_, err := channel.Send(context.Background(), message("system-error/sms"))
+	if err == nil || notify.IsPermanent(err) {
+		t.Fatalf("first send: %v, expected a retryable error", err)
+	}
+	if state := sendState(t, f.db, "system-error/sms").State; state != sms.StateSending {
+		t.Errorf("state %s, expected sending until the provider was queried", state)
+	}
+	if _, err, _ := sendUntilSettled(t, channel, message("system-error/sms")); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	if n := len(delivered(t, f.sim)); n != 1 {
+		t.Errorf("simulator delivered %d SMS, expected 1", n)
+	}
+}
+
 func TestRejectedErrorIsNotPermanentForThrottling(t *testing.T) {
 	f := start(t, sms.ProviderTencent, smssim.Config{})
 	f.sim.InjectCodes("LimitExceeded.PhoneNumberThirtySecondLimit")
