@@ -247,6 +247,10 @@ func TestFaultsSettleWithoutDuplicates(t *testing.T) {
 					if len(sent) != 0 {
 						t.Errorf("simulator delivered %d SMS, expected none", len(sent))
 					}
+					unknown, err := sms.ListByState(context.Background(), f.db, sms.StateUnknown)
+					if err != nil || len(unknown) != 1 || unknown[0].Key != key {
+						t.Errorf("unknown SMS %+v, error %v; expected the one of %s for the operator", unknown, err, key)
+					}
 					return
 				}
 				if err != nil {
