@@ -125,7 +125,7 @@ func (o *Outbox) serve(ctx context.Context, r store.ChannelRecipient) {
 			o.release(itemLog, items[i:])
 			return
 		}
-		if err := o.Tasks.deliver(ctx, itemLog, channel, n, task, time.Now().Add(retryDelay(n.Attempts))); err != nil {
+		if err := o.Tasks.deliver(ctx, itemLog, channel, taskMessage(n, task, nil), n, time.Now().Add(retryDelay(n.Attempts))); err != nil {
 			o.release(itemLog, items[i+1:])
 			return
 		}

@@ -91,8 +91,9 @@ func (a *TaskActivities) defaultChannels(kind string) []string {
 
 // sendNotification sends the task's notification through one channel
 // unless an earlier attempt sent it or gave it up. It returns an error only
-// for a failure that a retry may fix.
-func (a *TaskActivities) sendNotification(ctx context.Context, log logrus.FieldLogger, task *store.Task, name string) error {
+// for a failure that a retry may fix. params are the request's template
+// params, for channels that send a provider's template instead of the text.
+func (a *TaskActivities) sendNotification(ctx context.Context, log logrus.FieldLogger, task *store.Task, name string, params map[string]string) error {
 	n := &store.Notification{
 		TaskID: task.ID, Channel: name, Recipient: task.Assignee,
 		Address: addressFor(name, task), Key: store.NotificationKey(task.Key, name),
@@ -120,15 +121,15 @@ func (a *TaskActivities) sendNotification(ctx context.Context, log logrus.FieldL
 		log.Debug("notification queued in the outbox of its paced channel")
 		return nil
 	}
-	return a.deliver(ctx, log, channel, n, task, time.Time{})
+	return a.deliver(ctx, log, channel, taskMessage(n, task, params), n, time.Time{})
 }
 
-// deliver sends the pending notification n about task through channel and
+// deliver sends msg, the pending notification n, through channel and
 // records the outcome: sent, failed for good, or one more failed attempt
 // held back until retryAt (not held back when retryAt is zero). It returns
 // an error only for a failure that a retry may fix.
-func (a *TaskActivities) deliver(ctx context.Context, log logrus.FieldLogger, channel notify.Channel, n *store.Notification, task *store.Task, retryAt time.Time) error {
-	receipt, err := channel.Send(ctx, taskMessage(n, task))
+func (a *TaskActivities) deliver(ctx context.Context, log logrus.FieldLogger, channel notify.Channel, msg notify.Message, n *store.Notification, retryAt time.Time) error {
+	receipt, err := channel.Send(ctx, msg)
 	if err != nil && notify.IsPermanent(err) {
 		log.WithError(err).Warn("notification failed permanently and will not be retried")
 		return a.markFailed(ctx, n.ID, err.Error())
@@ -161,12 +162,15 @@ func (a *TaskActivities) deliver(ctx context.Context, log logrus.FieldLogger, ch
 	return nil
 }
 
-// taskMessage is the message of notification n about task.
-func taskMessage(n *store.Notification, task *store.Task) notify.Message {
+// taskMessage returns the message of notification n about task. params
+// are the request's template params, for channels that send a provider's
+// template instead of the text, and nil where the request is gone.
+func taskMessage(n *store.Notification, task *store.Task, params map[string]string) notify.Message {
 	return notify.Message{
 		Key: n.Key, Recipient: task.Assignee, Address: n.Address,
 		Title: task.Title, Body: task.Body, Link: task.Link, Due: task.DueAt,
 		TaskKind: task.Kind, TaskSubject: task.Subject,
+		Template: task.Template, Params: params,
 	}
 }
 

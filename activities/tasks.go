@@ -158,7 +158,7 @@ func (a *TaskActivities) OpenTask(ctx context.Context, in TaskRequest) (TaskResu
 	}
 	var retryable []error
 	for _, name := range dedupe(channels) {
-		if err := a.sendNotification(ctx, log, task, name); err != nil {
+		if err := a.sendNotification(ctx, log, task, name, in.Params); err != nil {
 			retryable = append(retryable, err)
 		}
 	}

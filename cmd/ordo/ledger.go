@@ -8,6 +8,7 @@ import (
 	"github.com/ordo-project/ordo/internal/simulators"
 	dingtalksim "github.com/ordo-project/ordo/internal/simulators/dingtalk"
 	feishusim "github.com/ordo-project/ordo/internal/simulators/feishu"
+	smssim "github.com/ordo-project/ordo/internal/simulators/sms"
 	smtpsim "github.com/ordo-project/ordo/internal/simulators/smtp"
 	wecomsim "github.com/ordo-project/ordo/internal/simulators/wecom"
 )
@@ -16,7 +17,7 @@ func newDevLedgerCommand() *cobra.Command {
 	flags := &clientFlags{}
 	cmd := &cobra.Command{
 		Use:   "ledger",
-		Short: "Count the documents the simulators created, per kind, with contracts that got more than one, the mail the SMTP sink received and the messages the WeCom, DingTalk and Feishu simulators received",
+		Short: "Count the documents the simulators created, per kind, with contracts that got more than one, the mail the SMTP sink received and the messages the WeCom, DingTalk, Feishu and SMS simulators received",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var answer struct {
@@ -25,6 +26,7 @@ func newDevLedgerCommand() *cobra.Command {
 				WeCom    *wecomsim.Summary      `json:"wecom,omitempty"`
 				DingTalk *dingtalksim.Summary   `json:"dingtalk,omitempty"`
 				Feishu   *feishusim.Summary     `json:"feishu,omitempty"`
+				SMS      *smssim.Summary        `json:"sms,omitempty"`
 			}
 			if err := flags.client().Get(cmd.Context(), "/api/v1/dev/ledger", nil, &answer); err != nil {
 				return err
@@ -56,6 +58,15 @@ func newDevLedgerCommand() *cobra.Command {
 				fmt.Fprintf(messages, "wecom simulator\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", w.Delivered, w.DistinctDelivered, w.DuplicateCopies,
 					w.DuplicateSuppressed, w.Dropped, w.RateLimited, w.InvalidUser)
 				if err := messages.Flush(); err != nil {
+					return err
+				}
+			}
+			if m := answer.SMS; m != nil {
+				fmt.Fprintln(cmd.OutOrStdout())
+				texts := newTable(cmd.OutOrStdout())
+				fmt.Fprintln(texts, "SMS\tDELIVERED\tDISTINCT\tDUPLICATE COPIES\tREJECTED")
+				fmt.Fprintf(texts, "sms simulator\t%d\t%d\t%d\t%d\n", m.Delivered, m.DistinctDelivered, m.DuplicateCopies, m.Rejected)
+				if err := texts.Flush(); err != nil {
 					return err
 				}
 			}

@@ -179,6 +179,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 		if err != nil {
 			return err
 		}
+		if err := deps.notify.useStore(st); err != nil {
+			return err
+		}
 		stack.push("ERP connector", func() error { registry.Close(deps.erp); return nil })
 		deps.tasks = newTaskActivities(cfg, deps, st, logger)
 		outbox := &activities.Outbox{Tasks: deps.tasks}

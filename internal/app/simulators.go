@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -19,6 +20,7 @@ import (
 	kingdeesim "github.com/ordo-project/ordo/internal/simulators/kingdee"
 	resterpsim "github.com/ordo-project/ordo/internal/simulators/resterp"
 	sapb1sim "github.com/ordo-project/ordo/internal/simulators/sapb1"
+	smssim "github.com/ordo-project/ordo/internal/simulators/sms"
 	smtpsim "github.com/ordo-project/ordo/internal/simulators/smtp"
 	wecomsim "github.com/ordo-project/ordo/internal/simulators/wecom"
 	"github.com/ordo-project/ordo/internal/sqlitedb"
@@ -40,6 +42,7 @@ type simulatorSet struct {
 	dingtalk *dingtalksim.Simulator
 	feishu   *feishusim.Simulator
 	sapb1    *sapb1sim.Simulator
+	sms      *smssim.Simulator
 }
 
 // startSimulators starts the bank first, because it is the simulated
@@ -145,6 +148,9 @@ func startSimulators(ctx context.Context, cfg *config.Config, dataDir, apiURL, s
 	if err := set.startSAPB1(ctx, cfg, faults, logger); err != nil {
 		return nil, set.closeWith(err)
 	}
+	if err := set.startSMS(ctx, cfg, faults, logger); err != nil {
+		return nil, set.closeWith(err)
+	}
 	return set, nil
 }
 
@@ -168,9 +174,52 @@ func (s *simulatorSet) startWeCom(ctx context.Context, cfg *config.Config, fault
 	return s.wecom.Start()
 }
 
+// startSMS starts the SMS simulator for the provider in notify.sms, when
+// the simulator is enabled and SMS are configured. It accepts that
+// provider's credentials, signature and templates, with one parameter
+// per configured param: named for Aliyun, numbered for Tencent.
+func (s *simulatorSet) startSMS(ctx context.Context, cfg *config.Config, faults simulators.FaultConfig, logger *logrus.Logger) error {
+	n := cfg.Notify.SMS
+	if !cfg.Sim.SMS.Enabled || !n.Configured() {
+		return nil
+	}
+	secret, err := n.AccessKeySecret.Resolve()
+	if err != nil {
+		return fmt.Errorf("notify.sms.access_key_secret: %w", err)
+	}
+	templates := make(map[string]smssim.Template, len(n.Templates))
+	for _, template := range n.Templates {
+		names := make([]string, len(template.Params))
+		for i, param := range template.Params {
+			names[i] = param.Name
+			if names[i] == "" {
+				names[i] = param.From
+			}
+			if n.Provider == config.SMSProviderTencent {
+				names[i] = strconv.Itoa(i + 1)
+			}
+		}
+		templates[template.ID] = smssim.Template{Params: names}
+	}
+	simConfig := smssim.Config{
+		DB: s.db, Address: cfg.Sim.SMS.Address, SignNames: []string{n.SignName}, Templates: templates,
+		DailyLimit: cfg.Sim.SMS.DailyLimit, Faults: faults, Logger: logger,
+	}
+	if n.Provider == config.SMSProviderTencent {
+		simConfig.SecretID, simConfig.SecretKey, simConfig.SDKAppID = n.AccessKeyID, secret, n.SDKAppID
+	} else {
+		simConfig.AccessKeyID, simConfig.AccessKeySecret = n.AccessKeyID, secret
+	}
+	s.sms, err = smssim.New(ctx, simConfig)
+	if err != nil {
+		return err
+	}
+	return s.sms.Start()
+}
+
 // ledgerHandler serves the ledger summary for `ordo dev ledger`: the
-// documents per kind and, when the SMTP sink and the WeCom simulator run,
-// the mail and the WeCom messages they received.
+// documents per kind and, when the SMTP sink and the WeCom and SMS simulators run,
+// the mail, the WeCom messages and the SMS they received.
 func (s *simulatorSet) ledgerHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		counts, err := s.ledger.Summary(r.Context())
@@ -199,6 +248,14 @@ func (s *simulatorSet) ledgerHandler() http.Handler {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
+		if s.sms != nil {
+			messages, err := s.sms.Summary(r.Context())
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			answer["sms"] = messages
+		}
 		writeJSON(w, answer)
 	})
 }
@@ -208,13 +265,16 @@ func (s *simulatorSet) closeWith(err error) error {
 	return err
 }
 
-// Close stops the WeCom simulator and the SMTP sink, then the ERP and e-invoice simulators before
+// Close stops the SMS and WeCom simulators and the SMTP sink, then the ERP and e-invoice simulators before
 // the bank, because they report to it, and closes the shared database.
 func (s *simulatorSet) Close() error {
 	if s.resterp != nil {
 		_ = s.resterp.Close()
 	}
 	s.closeChat()
+	if s.sms != nil {
+		_ = s.sms.Close()
+	}
 	if s.wecom != nil {
 		_ = s.wecom.Close()
 	}

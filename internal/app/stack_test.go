@@ -130,6 +130,8 @@ func testConfig(t testing.TB, opts stackOptions) *config.Config {
 	cfg.Notify.SMTP.Address = cfg.Sim.SMTP.Address
 	cfg.Sim.WeCom.Address = freeAddress(t)
 	cfg.Notify.WeCom.BaseURL = "http://" + cfg.Sim.WeCom.Address
+	cfg.Sim.SMS.Address = freeAddress(t)
+	cfg.Notify.SMS.BaseURL = "http://" + cfg.Sim.SMS.Address
 
 	// Short delays make one chain take a few seconds. The polls are a
 	// fallback: the simulators' callbacks end each wait at once.

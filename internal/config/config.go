@@ -262,6 +262,28 @@ type Log struct {
 	Format string `yaml:"format"`
 }
 
+// UnmarshalYAML replaces the whole credential, so a file that gives env
+// or file for a secret whose default has a value does not keep that
+// value, which Resolve would prefer.
+func (c *Credential) UnmarshalYAML(node *yaml.Node) error {
+	if node.Kind == yaml.MappingNode {
+		for i := 0; i < len(node.Content); i += 2 {
+			switch key := node.Content[i]; key.Value {
+			case "value", "env", "file":
+			default:
+				return fmt.Errorf("line %d: unknown credential key %q: use value, env or file", key.Line, key.Value)
+			}
+		}
+	}
+	type plain Credential
+	var decoded plain
+	if err := node.Decode(&decoded); err != nil {
+		return err
+	}
+	*c = Credential(decoded)
+	return nil
+}
+
 // Date is a calendar day written as YYYY-MM-DD in YAML.
 type Date struct {
 	time.Time
@@ -548,4 +570,5 @@ func (c *Config) alignDerivedAddresses() {
 	follow(&c.Notify.WeCom.BaseURL, d.Notify.WeCom.BaseURL, c.Sim.WeCom.Address, d.Sim.WeCom.Address, "http://%s")
 	follow(&c.Notify.DingTalk.BaseURL, d.Notify.DingTalk.BaseURL, c.Sim.DingTalk.Address, d.Sim.DingTalk.Address, "http://%s")
 	follow(&c.Notify.Feishu.BaseURL, d.Notify.Feishu.BaseURL, c.Sim.Feishu.Address, d.Sim.Feishu.Address, "http://%s")
+	follow(&c.Notify.SMS.BaseURL, d.Notify.SMS.BaseURL, c.Sim.SMS.Address, d.Sim.SMS.Address, "http://%s")
 }

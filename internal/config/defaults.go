@@ -19,6 +19,7 @@ type Simulators struct {
 	DingTalk SimDingTalk `yaml:"dingtalk"`
 	Feishu   SimFeishu   `yaml:"feishu"`
 	SAPB1    SimSAPB1    `yaml:"sapb1"`
+	SMS      SimSMS      `yaml:"sms"`
 	// FaultRate is the probability, 0 to 1, that a simulator request fails
 	// with one of the simulator's faults.
 	FaultRate float64 `yaml:"fault_rate"`
@@ -156,6 +157,7 @@ func Default() *Config {
 			RestERP:  SimRestERP{Enabled: true, Address: "127.0.0.1:8098"},
 			DingTalk: SimDingTalk{Enabled: true, Address: "127.0.0.1:8095", DeliveryDelay: 200 * time.Millisecond},
 			Feishu:   SimFeishu{Enabled: true, Address: "127.0.0.1:8096"},
+			SMS:      SimSMS{Enabled: true, Address: "127.0.0.1:8097", DailyLimit: 50},
 		},
 		Notify: Notify{
 			Locale:   "zh-CN",
@@ -178,6 +180,16 @@ func Default() *Config {
 			Feishu: Feishu{
 				BaseURL: "http://127.0.0.1:8096", AppID: "cli_ordo_dev", ReceiveIDType: "user_id",
 				AppSecret: Credential{Value: "ordo-dev-feishu-secret"}, Timeout: 15 * time.Second,
+			},
+			// ordo dev sends renewal SMS to its simulator, which approves
+			// this signature and template.
+			SMS: SMS{
+				Provider: SMSProviderAliyun, BaseURL: "http://127.0.0.1:8097", AccessKeyID: "ordo-dev",
+				AccessKeySecret: Credential{Value: "ordo-dev-sms-secret"}, SignName: "ordo",
+				Templates: map[string]SMSTemplate{
+					"renewal_sms": {ID: "SMS_ORDO_RENEWAL", Params: []SMSParam{{From: "customer"}, {From: "contract_no"}, {From: "end_date"}}},
+				},
+				Timeout: 10 * time.Second, ResolveAfter: 2 * time.Minute,
 			},
 		},
 		Log:     Log{Level: "info", Format: "text"},

@@ -28,6 +28,7 @@ type Notify struct {
 	WeCom    WeCom    `yaml:"wecom"`
 	DingTalk DingTalk `yaml:"dingtalk"`
 	Feishu   Feishu   `yaml:"feishu"`
+	SMS      SMS      `yaml:"sms"`
 }
 
 // WeCom configures the WeCom (企业微信) app that sends notifications as
@@ -128,6 +129,7 @@ func (c *Config) validateNotify(add func(key, format string, args ...any)) {
 	}
 	c.validateWeCom(add)
 	c.validateChat(add)
+	c.validateSMS(add)
 
 	if !isHostPort(n.SMTP.Address) {
 		add("notify.smtp.address", "%q is not host:port, e.g. smtp.example.com:587", n.SMTP.Address)

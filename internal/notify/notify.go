@@ -57,6 +57,11 @@ type Message struct {
 	// TaskKind and TaskSubject describe the task, for channels that log.
 	TaskKind    string
 	TaskSubject string
+	// Template is the name of the message's text (see templates.go) and
+	// Params the values it was rendered from. Channels that send a
+	// provider's own template instead of Body, such as SMS, map them.
+	Template string
+	Params   map[string]string
 }
 
 // Receipt is the channel's record of a sent message.

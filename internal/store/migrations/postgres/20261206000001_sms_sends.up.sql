@@ -1,0 +1,23 @@
+-- One row per SMS the SMS channel sends: a notification key to one phone
+-- number. The row exists before the request leaves, so a retry after a
+-- timeout or a restart finds it and checks with the provider instead of
+-- sending a second SMS.
+CREATE TABLE sms_sends (
+    id           BIGSERIAL PRIMARY KEY,
+    key          TEXT NOT NULL,
+    phone        TEXT NOT NULL,
+    provider     TEXT NOT NULL,
+    out_id       TEXT NOT NULL,
+    template     TEXT NOT NULL DEFAULT '',
+    state        TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    provider_id  TEXT NOT NULL DEFAULT '',
+    last_error   TEXT NOT NULL DEFAULT '',
+    created_at   TIMESTAMPTZ NOT NULL,
+    attempted_at TIMESTAMPTZ,
+    updated_at   TIMESTAMPTZ NOT NULL
+);
+--bun:split
+CREATE UNIQUE INDEX sms_sends_key_phone ON sms_sends (key, phone);
+--bun:split
+CREATE INDEX sms_sends_state ON sms_sends (state, updated_at);
