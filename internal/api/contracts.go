@@ -84,14 +84,9 @@ type ContractList struct {
 
 func (s *Server) listContracts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := 100
-	if text := q.Get("limit"); text != "" {
-		n, err := strconv.Atoi(text)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, "invalid_argument", "limit must be a number from 1 to 1000")
-			return
-		}
-		limit = n
+	limit, ok := pageLimit(w, q, store.DefaultPageLimit)
+	if !ok {
+		return
 	}
 	state := q.Get("state")
 	if state != "" && !knownState(state) {
@@ -104,12 +99,9 @@ func (s *Server) listContracts(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, err)
 		return
 	}
-	list := ContractList{Contracts: contracts}
-	if contracts == nil {
-		list.Contracts = []store.Contract{}
-	}
-	if len(contracts) == limit {
-		list.Next = contracts[len(contracts)-1].ContractNo
+	list := ContractList{
+		Contracts: nonNil(contracts),
+		Next:      nextCursor(contracts, limit, func(c store.Contract) string { return c.ContractNo }),
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -234,19 +226,47 @@ func (s *Server) summary(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, summary)
 }
 
+// AttentionList is one page of attention items, newest first.
+type AttentionList struct {
+	Items []store.AttentionItem `json:"items"`
+	// Next is the value of "after" for the next page, empty on the last.
+	Next string `json:"next,omitempty"`
+	// Remaining is the number of items the filter selects after this page.
+	Remaining int64 `json:"remaining"`
+}
+
+// attentionPageLimit is the page size of GET /api/v1/attention without a
+// limit parameter. It is the size of the single list the endpoint returned
+// before it had pages, so older clients still see the same first page.
+const attentionPageLimit = 500
+
 func (s *Server) listAttention(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	items, err := s.Store.ListAttention(r.Context(), store.AttentionFilter{
-		OpenOnly: q.Get("all") != "true", Kind: q.Get("kind"), ContractNo: q.Get("contract_no"), Limit: 500,
-	})
+	filter := store.AttentionFilter{OpenOnly: q.Get("all") != "true", Kind: q.Get("kind"), ContractNo: q.Get("contract_no")}
+	var ok bool
+	if filter.Limit, ok = pageLimit(w, q, attentionPageLimit); !ok {
+		return
+	}
+	if filter.After, ok = pageAfterID(w, q, "attention item"); !ok {
+		return
+	}
+	items, err := s.Store.ListAttention(r.Context(), filter)
 	if err != nil {
 		s.writeStoreError(w, err)
 		return
 	}
-	if items == nil {
-		items = []store.AttentionItem{}
+	list := AttentionList{Items: nonNil(items)}
+	if len(items) > 0 {
+		filter.After = items[len(items)-1].ID
+		if list.Remaining, err = s.Store.CountAttention(r.Context(), filter); err != nil {
+			s.writeStoreError(w, err)
+			return
+		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	if list.Remaining > 0 {
+		list.Next = strconv.FormatInt(filter.After, 10)
+	}
+	writeJSON(w, http.StatusOK, list)
 }
 
 func (s *Server) listBankLines(w http.ResponseWriter, r *http.Request) {

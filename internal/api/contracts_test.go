@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -380,4 +381,57 @@ func TestContractsShowLive(t *testing.T) {
 	if !view.Live.Paid.Equal(decimal.RequireFromString("300")) {
 		t.Errorf("live paid = %s, expected 300", view.Live.Paid)
 	}
+}
+
+func TestAttentionPages(t *testing.T) {
+	ts := newTestServer(t, "sqlite", nil)
+	ctx := context.Background()
+	const total = 7
+	for i := 0; i < total; i++ {
+		item := store.AttentionItem{Kind: store.AttentionUnmatchedLine, Reference: fmt.Sprintf("PAGE-%d", i), Message: "no contract matches the receipt"}
+		if _, err := store.AddAttention(ctx, ts.store.DB, &item); err != nil {
+			t.Fatalf("add attention item %d: %v", i, err)
+		}
+	}
+
+	var seen []int64
+	after := ""
+	wantRemaining := []int64{4, 1, 0}
+	for page := 0; ; page++ {
+		path := "/api/v1/attention?limit=3"
+		if after != "" {
+			path += "&after=" + after
+		}
+		var list AttentionList
+		resp := ts.do(http.MethodGet, path, nil, nil)
+		resp.decode(t, &list)
+		if resp.status != http.StatusOK {
+			t.Fatalf("page %d: status %d, expected 200", page, resp.status)
+		}
+		if page >= len(wantRemaining) {
+			t.Fatalf("page %d exists, expected %d pages", page, len(wantRemaining))
+		}
+		if list.Remaining != wantRemaining[page] {
+			t.Errorf("page %d: remaining %d, expected %d", page, list.Remaining, wantRemaining[page])
+		}
+		for _, item := range list.Items {
+			seen = append(seen, item.ID)
+		}
+		if list.Next == "" {
+			break
+		}
+		after = list.Next
+	}
+	if len(seen) != total {
+		t.Fatalf("paging returned %d items, expected %d: %v", len(seen), total, seen)
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i] >= seen[i-1] {
+			t.Errorf("item ids %v are not newest first without repeats", seen)
+			break
+		}
+	}
+
+	ts.do(http.MethodGet, "/api/v1/attention?limit=0", nil, nil).expectError(t, http.StatusBadRequest, "invalid_argument", "limit")
+	ts.do(http.MethodGet, "/api/v1/attention?after=x", nil, nil).expectError(t, http.StatusBadRequest, "invalid_argument", "after", `"x"`)
 }
