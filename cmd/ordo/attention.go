@@ -157,7 +157,39 @@ func newReceiptCommand() *cobra.Command {
 		},
 	}
 	assign.Flags().StringVar(&by, "by", currentUser(), "who decides, recorded with the allocation")
-	cmd.AddCommand(list, assign)
+	cmd.AddCommand(list, assign, newReceiptUnassignCommand(flags))
+	return cmd
+}
+
+func newReceiptUnassignCommand(flags *clientFlags) *cobra.Command {
+	var by, reason string
+	cmd := &cobra.Command{
+		Use:   "unassign LINE_ID --reason TEXT",
+		Short: "Take back the assignment of a bank line before its contract's chain counts it as paid",
+		Long: "Delete the allocations of a matched bank line, return the line to unmatched and reopen its attention item. " +
+			"The person and reason are kept in the allocation audit. A line whose payment the chain has received already is rejected.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var result api.UnassignResponse
+			if err := flags.client().Post(cmd.Context(), "/api/v1/bank-lines/"+url.PathEscape(args[0])+"/unassign",
+				api.UnassignRequest{By: by, Reason: reason}, &result); err != nil {
+				return err
+			}
+			if flags.json {
+				return printJSON(cmd.OutOrStdout(), result)
+			}
+			for _, allocation := range result.Allocations {
+				fmt.Fprintf(cmd.OutOrStdout(), "Took back %s of line %s from %s.\n",
+					allocation.Amount.StringFixed(2), allocation.LineID, allocation.ContractNo)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Line %s is unmatched again; assign it with: ordo receipt assign %s CONTRACT_NO\n",
+				args[0], args[0])
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&by, "by", currentUser(), "who decides, recorded in the allocation audit")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the assignment is wrong, recorded in the allocation audit (required)")
+	_ = cmd.MarkFlagRequired("reason")
 	return cmd
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/ordo-project/ordo/internal/logging"
@@ -298,11 +299,61 @@ func (s *Server) assignBankLine(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	allocation, err := s.Store.AssignLine(r.Context(), r.PathValue("id"), req.ContractNo, orDefault(req.By, "api"))
+	if errors.Is(err, store.ErrAssignmentRejected) {
+		writeError(w, http.StatusConflict, "conflict", err.Error())
+		return
+	}
 	if err != nil {
 		s.writeStoreError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, allocation)
+}
+
+// UnassignRequest takes back the assignment of a bank line.
+type UnassignRequest struct {
+	By     string `json:"by"`
+	Reason string `json:"reason"`
+}
+
+// UnassignResponse is the bank line after an unassignment and the
+// allocations that were taken back.
+type UnassignResponse struct {
+	Line        *store.BankLine    `json:"line"`
+	Allocations []store.Allocation `json:"allocations"`
+}
+
+func (s *Server) unassignBankLine(w http.ResponseWriter, r *http.Request) {
+	var req UnassignRequest
+	if err := readJSON(r, &req, false); err != nil {
+		writeBodyError(w, err)
+		return
+	}
+	if strings.TrimSpace(req.By) == "" {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "by is required: name the person who takes the assignment back, for the audit")
+		return
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "reason is required: say why the assignment is wrong, for the audit")
+		return
+	}
+	lineID := r.PathValue("id")
+	allocations, err := s.Store.UnassignLine(r.Context(), lineID, req.By, req.Reason)
+	if errors.Is(err, store.ErrAllocationDelivered) || errors.Is(err, store.ErrAssignmentRejected) {
+		writeError(w, http.StatusConflict, "conflict", err.Error())
+		return
+	}
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	line, err := store.GetBankLine(r.Context(), s.Store.DB, lineID)
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	s.Logger.WithFields(logrus.Fields{logging.KeyReceiptID: lineID, "by": req.By}).Info("bank line unassigned")
+	writeJSON(w, http.StatusOK, UnassignResponse{Line: line, Allocations: nonNil(allocations)})
 }
 
 // nonNil returns items, or an empty slice for nil, which JSON encodes as

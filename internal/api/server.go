@@ -86,6 +86,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/dead-letters/{id}/retry", s.auth(s.retryDeadLetter))
 	mux.Handle("GET /api/v1/sync/status", s.auth(s.syncStatus))
 	mux.Handle("POST /api/v1/bank-lines/{id}/assign", s.auth(s.assignBankLine))
+	mux.Handle("POST /api/v1/bank-lines/{id}/unassign", s.auth(s.unassignBankLine))
 	mux.Handle("GET /api/v1/contracts/{no}/renewal", s.auth(s.showRenewal))
 	mux.Handle("POST /api/v1/contracts/{no}/renewal", s.auth(s.renewalAction))
 	mux.Handle("POST /api/v1/contracts/{no}/end-date", s.auth(s.setEndDate))
