@@ -14,17 +14,17 @@ import (
 type LedgerEntry struct {
 	bun.BaseModel `bun:"table:sim_ledger"`
 
-	ID         int64     `bun:"id,pk,autoincrement"`
-	System     string    `bun:"system,notnull"`
-	Kind       string    `bun:"kind,notnull"`
-	Number     string    `bun:"number,notnull"`
-	ContractNo string    `bun:"contract_no,notnull"`
+	ID         int64  `bun:"id,pk,autoincrement"`
+	System     string `bun:"system,notnull"`
+	Kind       string `bun:"kind,notnull"`
+	Number     string `bun:"number,notnull"`
+	ContractNo string `bun:"contract_no,notnull"`
 	// Part is the part of the contract that the document is for, such as
 	// the instalment that a receipt pays. It is empty for kinds of which a
 	// contract gets one document.
-	Part       string    `bun:"part,notnull,default:''"`
-	Detail     string    `bun:"detail,notnull"`
-	CreatedAt  time.Time `bun:"created_at,notnull"`
+	Part      string    `bun:"part,notnull,default:''"`
+	Detail    string    `bun:"detail,notnull"`
+	CreatedAt time.Time `bun:"created_at,notnull"`
 }
 
 // Ledger appends and counts the documents simulators create.
