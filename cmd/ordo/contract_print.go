@@ -6,8 +6,27 @@ import (
 	"os/user"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/ordo-project/ordo/internal/api"
 )
+
+// describeVATRate says which rate the contract's VAT is at and where the
+// rate comes from.
+func describeVATRate(rate api.VATRate) string {
+	percent := func(r decimal.Decimal) string { return r.Shift(2).String() + "%" }
+	if rate.Source != api.VATRateInvoice {
+		return percent(rate.Rate) + " expected (in force on the signing date; the invoice uses the rate in force when it is prepared)"
+	}
+	text := percent(rate.Rate) + " as invoiced"
+	if rate.InvoiceNo != "" {
+		text += " on " + rate.InvoiceNo
+	}
+	if rate.SigningRate != nil {
+		text += fmt.Sprintf(" (%s on the signing date)", percent(*rate.SigningRate))
+	}
+	return text
+}
 
 func printContract(out io.Writer, view api.ContractView, loc *time.Location) error {
 	c := view.Contract
@@ -17,8 +36,8 @@ func printContract(out io.Writer, view api.ContractView, loc *time.Location) err
 		fmt.Fprintf(out, " (%s)", c.StateReason)
 	}
 	fmt.Fprintln(out)
-	fmt.Fprintf(out, "Amount:   %s %s incl. VAT %s, paid %s\n", c.Amount.StringFixed(2), c.Currency,
-		c.TaxRate.Shift(2).String()+"%", c.PaidAmount.StringFixed(2))
+	fmt.Fprintf(out, "Amount:   %s %s incl. VAT, paid %s\n", c.Amount.StringFixed(2), c.Currency, c.PaidAmount.StringFixed(2))
+	fmt.Fprintf(out, "VAT rate: %s\n", describeVATRate(view.VATRate))
 	fmt.Fprintf(out, "Signed:   %s by %s\n", c.SignedOn.Format("2006-01-02"), dash(c.SalesAgent))
 	fmt.Fprintf(out, "Workflow: %s (started %s)\n", c.WorkflowID, formatTime(c.WorkflowStartedAt, loc))
 	if c.ClosedAt != nil {

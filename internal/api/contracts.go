@@ -8,9 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/ordo-project/ordo/activities"
 	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/store"
 	"github.com/ordo-project/ordo/workflows"
@@ -23,10 +25,55 @@ type ContractView struct {
 	Instalments []store.PaymentInstalment `json:"instalments"`
 	Allocations []store.Allocation        `json:"allocations"`
 	Attention   []store.AttentionItem     `json:"attention"`
+	// VATRate is the rate to show for the contract: the invoice's once
+	// one is requested, and the expected rate before.
+	VATRate VATRate `json:"vat_rate"`
 	// Live is the workflow's own status, when the workflow answered.
 	Live *workflows.ChainStatus `json:"live,omitempty"`
 	// LiveError explains why Live is missing.
 	LiveError string `json:"live_error,omitempty"`
+}
+
+// Values of VATRate.Source.
+const (
+	// VATRateInvoice is the rate of the contract's invoice.
+	VATRateInvoice = "invoice"
+	// VATRateExpected is the rate in force on the signing date. The
+	// invoice uses the rate in force on the day it is prepared, so the two
+	// differ when the rate changes in between.
+	VATRateExpected = "expected"
+)
+
+// VATRate is the VAT rate of a contract and where it comes from.
+type VATRate struct {
+	Rate decimal.Decimal `json:"rate"`
+	// Source is VATRateInvoice or VATRateExpected.
+	Source string `json:"source"`
+	// InvoiceNo is the number of the invoice, when Source is
+	// VATRateInvoice and the invoice is issued.
+	InvoiceNo string `json:"invoice_no,omitempty"`
+	// SigningRate is the rate in force on the signing date, when it differs
+	// from Rate.
+	SigningRate *decimal.Decimal `json:"signing_rate,omitempty"`
+}
+
+// contractVATRate returns the rate of the contract's invoice once one was
+// requested, and the rate of the signing date, marked expected, before.
+func contractVATRate(contract *store.Contract, steps []store.ContractStep) VATRate {
+	if !contract.InvoiceTaxRate.Valid {
+		return VATRate{Rate: contract.TaxRate, Source: VATRateExpected}
+	}
+	rate := VATRate{Rate: contract.InvoiceTaxRate.Decimal, Source: VATRateInvoice}
+	for _, step := range steps {
+		if step.Step == activities.StepInvoice {
+			rate.InvoiceNo = step.ExternalNo
+		}
+	}
+	if !contract.TaxRate.Equal(rate.Rate) {
+		signing := contract.TaxRate
+		rate.SigningRate = &signing
+	}
+	return rate
 }
 
 func (s *Server) showContract(w http.ResponseWriter, r *http.Request) {
@@ -54,6 +101,7 @@ func (s *Server) showContract(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, err)
 		return
 	}
+	view.VATRate = contractVATRate(contract, view.Steps)
 	// Lists are empty arrays, not null, as in every other response.
 	view.Steps = nonNil(view.Steps)
 	view.Instalments = nonNil(view.Instalments)

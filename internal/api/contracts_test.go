@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/ordo-project/ordo/activities"
 	"github.com/ordo-project/ordo/internal/store"
 	"github.com/ordo-project/ordo/workflows"
 )
@@ -434,4 +435,43 @@ func TestAttentionPages(t *testing.T) {
 
 	ts.do(http.MethodGet, "/api/v1/attention?limit=0", nil, nil).expectError(t, http.StatusBadRequest, "invalid_argument", "limit")
 	ts.do(http.MethodGet, "/api/v1/attention?after=x", nil, nil).expectError(t, http.StatusBadRequest, "invalid_argument", "after", `"x"`)
+}
+
+func TestContractsShowVATRate(t *testing.T) {
+	ts := newTestServer(t, "sqlite", nil)
+	ctx := context.Background()
+	contract := seedContract(t, ts, uniqueNo(t), store.ContractDelivered, false)
+	show := func(t *testing.T) VATRate {
+		t.Helper()
+		var view ContractView
+		resp := ts.do(http.MethodGet, "/api/v1/contracts/"+contract.ContractNo+"?live=false", nil, nil)
+		resp.decode(t, &view)
+		if resp.status != http.StatusOK {
+			t.Fatalf("status %d, expected 200", resp.status)
+		}
+		return view.VATRate
+	}
+
+	before := show(t)
+	if before.Source != VATRateExpected || !before.Rate.Equal(contract.TaxRate) || before.InvoiceNo != "" {
+		t.Errorf("rate before the invoice = %+v, expected the signing rate %s marked expected", before, contract.TaxRate)
+	}
+
+	if err := store.SetInvoiceTaxRate(ctx, ts.store.DB, contract.ContractNo, decimal.RequireFromString("0.09")); err != nil {
+		t.Fatalf("set invoice tax rate: %v", err)
+	}
+	if err := ts.store.RecordStep(ctx, &store.ContractStep{ContractNo: contract.ContractNo, Step: activities.StepInvoice,
+		Seq: activities.StepSeq(activities.StepInvoice), State: store.StepDone, ExternalNo: "FP-0001"}); err != nil {
+		t.Fatalf("record invoice step: %v", err)
+	}
+	after := show(t)
+	if after.Source != VATRateInvoice || !after.Rate.Equal(decimal.RequireFromString("0.09")) {
+		t.Errorf("rate after the invoice = %+v, expected the invoice's 0.09", after)
+	}
+	if after.InvoiceNo != "FP-0001" {
+		t.Errorf("invoice number = %q, expected FP-0001", after.InvoiceNo)
+	}
+	if after.SigningRate == nil || !after.SigningRate.Equal(contract.TaxRate) {
+		t.Errorf("signing rate = %v, expected %s beside the different invoice rate", after.SigningRate, contract.TaxRate)
+	}
 }

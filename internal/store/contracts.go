@@ -237,6 +237,18 @@ func (s *Store) MarkWorkflowsStarted(ctx context.Context, contractNos []string, 
 	return nil
 }
 
+// SetInvoiceTaxRate records the VAT rate of the contract's invoice.
+func SetInvoiceTaxRate(ctx context.Context, db bun.IDB, contractNo string, rate decimal.Decimal) error {
+	_, err := db.NewUpdate().Model((*Contract)(nil)).
+		Set("invoice_tax_rate = ?", rate).
+		Where("contract_no = ?", contractNo).
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("record invoice tax rate of %s: %w", contractNo, err)
+	}
+	return nil
+}
+
 // AddAttention records an item for a person. An item with the same kind
 // and reference is recorded once; it returns false for a repeat.
 func AddAttention(ctx context.Context, db bun.IDB, item *AttentionItem) (bool, error) {
