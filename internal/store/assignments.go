@@ -49,7 +49,10 @@ func checkAssignable(line *BankLine, contract *Contract) error {
 		return fmt.Errorf("contract %s is %s (field state), so it takes no more money: assign bank line %s to an open contract of %s, or refund it: %w",
 			contract.ContractNo, contract.State, line.LineID, line.PayerName, ErrAssignmentRejected)
 	}
-	if !strings.EqualFold(strings.TrimSpace(line.Currency), strings.TrimSpace(contract.Currency)) {
+	// NOTE: a line without a currency is assigned unchecked, because a bank
+	// that leaves the field out gives a person no other way to assign it.
+	currency := strings.TrimSpace(line.Currency)
+	if currency != "" && !strings.EqualFold(currency, strings.TrimSpace(contract.Currency)) {
 		return fmt.Errorf("bank line %s is in %s (field currency) but contract %s is in %s: assign the line to a contract in %s, or refund it: %w",
 			line.LineID, line.Currency, contract.ContractNo, contract.Currency, line.Currency, ErrAssignmentRejected)
 	}
