@@ -133,6 +133,15 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	current, err := s.Store.GetTask(r.Context(), id)
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	if !s.authorizeCompletion(w, r, current, req.By) {
+		return
+	}
+
 	task, changed, err := s.Store.CompleteTask(r.Context(), id, req.By, req.Note, s.Now())
 	if errors.Is(err, store.ErrTaskCancelled) {
 		writeError(w, http.StatusConflict, "conflict", cancelledMessage(task))
