@@ -472,6 +472,7 @@ func (c *Config) Validate() error {
 	if c.ERP.Connector == "" {
 		add("erp.connector", "must name an ERP connector, e.g. kingdee")
 	}
+	c.validateRanges(add)
 	c.validateNotify(add)
 	c.validatePlugins(add)
 
