@@ -130,7 +130,7 @@ func (s *Server) Handler() http.Handler {
 	for pattern, h := range s.Extra {
 		mux.Handle(pattern, s.auth(h.ServeHTTP))
 	}
-	return s.logRequests(mux)
+	return s.logRequests(jsonRouteErrors(mux))
 }
 
 // ListenAndServe serves on address until ctx ends, then shuts down
