@@ -11,16 +11,18 @@ import (
 	"github.com/ordo-project/ordo/internal/api"
 )
 
-// describeVATRate says which rate the contract's VAT is at and where the
-// rate comes from.
+// describeVATRate returns the VAT rate of a contract and where the
+// rate comes from, as one line of text.
 func describeVATRate(rate api.VATRate) string {
 	percent := func(r decimal.Decimal) string { return r.Shift(2).String() + "%" }
-	if rate.Source != api.VATRateInvoice {
-		return percent(rate.Rate) + " expected (in force on the signing date; the invoice uses the rate in force when it is prepared)"
-	}
-	text := percent(rate.Rate) + " as invoiced"
-	if rate.InvoiceNo != "" {
-		text += " on " + rate.InvoiceNo
+	var text string
+	if rate.Source == api.VATRateInvoice {
+		text = percent(rate.Rate) + " as invoiced"
+		if rate.InvoiceNo != "" {
+			text += " on " + rate.InvoiceNo
+		}
+	} else {
+		text = percent(rate.Rate) + " expected, the rate in force today, because no invoice is requested yet"
 	}
 	if rate.SigningRate != nil {
 		text += fmt.Sprintf(" (%s on the signing date)", percent(*rate.SigningRate))

@@ -38,9 +38,8 @@ type ContractView struct {
 const (
 	// VATRateInvoice is the rate of the contract's invoice.
 	VATRateInvoice = "invoice"
-	// VATRateExpected is the rate in force on the signing date. The
-	// invoice uses the rate in force on the day it is prepared, so the two
-	// differ when the rate changes in between.
+	// VATRateExpected is the rate in force today for the contract's
+	// product, which the invoice gets if it is prepared today.
 	VATRateExpected = "expected"
 )
 
@@ -52,21 +51,21 @@ type VATRate struct {
 	// InvoiceNo is the number of the invoice, when Source is
 	// VATRateInvoice and the invoice is issued.
 	InvoiceNo string `json:"invoice_no,omitempty"`
-	// SigningRate is the rate in force on the signing date, when it differs
-	// from Rate.
+	// SigningRate is the rate in force on the signing date, stored on the
+	// contract, when it differs from Rate.
 	SigningRate *decimal.Decimal `json:"signing_rate,omitempty"`
 }
 
 // contractVATRate returns the rate of the contract's invoice once one was
-// requested, and the rate of the signing date, marked expected, before.
-func contractVATRate(contract *store.Contract, steps []store.ContractStep) VATRate {
-	if !contract.InvoiceTaxRate.Valid {
-		return VATRate{Rate: contract.TaxRate, Source: VATRateExpected}
-	}
-	rate := VATRate{Rate: contract.InvoiceTaxRate.Decimal, Source: VATRateInvoice}
-	for _, step := range steps {
-		if step.Step == activities.StepInvoice {
-			rate.InvoiceNo = step.ExternalNo
+// requested, and the expected rate before.
+func contractVATRate(contract *store.Contract, steps []store.ContractStep, expected decimal.Decimal) VATRate {
+	rate := VATRate{Rate: expected, Source: VATRateExpected}
+	if contract.InvoiceTaxRate.Valid {
+		rate = VATRate{Rate: contract.InvoiceTaxRate.Decimal, Source: VATRateInvoice}
+		for _, step := range steps {
+			if step.Step == activities.StepInvoice {
+				rate.InvoiceNo = step.ExternalNo
+			}
 		}
 	}
 	if !contract.TaxRate.Equal(rate.Rate) {
@@ -75,6 +74,27 @@ func contractVATRate(contract *store.Contract, steps []store.ContractStep) VATRa
 	}
 	return rate
 }
+
+// expectedVATRate returns the VAT rate that an invoice prepared today would
+// use for the contract, as PrepareInvoice chooses it: the rate of the
+// product's category in force on today's date in Shanghai. It returns the
+// signing-date rate when the configuration has no rate for the category.
+func (s *Server) expectedVATRate(contract *store.Contract) decimal.Decimal {
+	if s.Config == nil {
+		return contract.TaxRate
+	}
+	today := s.Now().In(invoiceZone)
+	day := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+	rate, err := s.Config.Tax.RateFor(s.Config.Tax.ProductTax(contract.ProductName).Category, day)
+	if err != nil {
+		return contract.TaxRate
+	}
+	return rate
+}
+
+// invoiceZone is the time zone of invoice dates, UTC+8 without daylight
+// saving.
+var invoiceZone = time.FixedZone("Asia/Shanghai", 8*60*60)
 
 func (s *Server) showContract(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -101,7 +121,7 @@ func (s *Server) showContract(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, err)
 		return
 	}
-	view.VATRate = contractVATRate(contract, view.Steps)
+	view.VATRate = contractVATRate(contract, view.Steps, s.expectedVATRate(contract))
 	// Lists are empty arrays, not null, as in every other response.
 	view.Steps = nonNil(view.Steps)
 	view.Instalments = nonNil(view.Instalments)
@@ -385,6 +405,7 @@ func (s *Server) unassignBankLine(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_argument", "reason is required: say why the assignment is wrong, for the audit")
 		return
 	}
+
 	lineID := r.PathValue("id")
 	allocations, err := s.Store.UnassignLine(r.Context(), lineID, req.By, req.Reason)
 	if errors.Is(err, store.ErrAllocationDelivered) || errors.Is(err, store.ErrAssignmentRejected) {
@@ -395,6 +416,7 @@ func (s *Server) unassignBankLine(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, err)
 		return
 	}
+
 	line, err := store.GetBankLine(r.Context(), s.Store.DB, lineID)
 	if err != nil {
 		s.writeStoreError(w, err)

@@ -441,6 +441,11 @@ func TestContractsShowVATRate(t *testing.T) {
 	ts := newTestServer(t, "sqlite", nil)
 	ctx := context.Background()
 	contract := seedContract(t, ts, uniqueNo(t), store.ContractDelivered, false)
+	// Signed under the 17% rate, which was 13% on the API clock's date.
+	contract.TaxRate = decimal.RequireFromString("0.17")
+	if _, err := ts.store.DB.NewUpdate().Model(contract).Column("tax_rate").WherePK().Exec(ctx); err != nil {
+		t.Fatalf("set signing rate: %v", err)
+	}
 	show := func(t *testing.T) VATRate {
 		t.Helper()
 		var view ContractView
@@ -453,8 +458,11 @@ func TestContractsShowVATRate(t *testing.T) {
 	}
 
 	before := show(t)
-	if before.Source != VATRateExpected || !before.Rate.Equal(contract.TaxRate) || before.InvoiceNo != "" {
-		t.Errorf("rate before the invoice = %+v, expected the signing rate %s marked expected", before, contract.TaxRate)
+	if before.Source != VATRateExpected || !before.Rate.Equal(decimal.RequireFromString("0.13")) || before.InvoiceNo != "" {
+		t.Errorf("rate before the invoice = %+v, expected today's 0.13 marked expected", before)
+	}
+	if before.SigningRate == nil || !before.SigningRate.Equal(contract.TaxRate) {
+		t.Errorf("signing rate before the invoice = %v, expected %s", before.SigningRate, contract.TaxRate)
 	}
 
 	if err := store.SetInvoiceTaxRate(ctx, ts.store.DB, contract.ContractNo, decimal.RequireFromString("0.09")); err != nil {

@@ -14,7 +14,7 @@ func WriteError(w http.ResponseWriter, status int, code, message string) {
 	writeError(w, status, code, message)
 }
 
-// jsonRouteErrors answers requests that match no route as JSON errors in
+// jsonRouteErrors responds to requests that match no route with JSON errors in
 // place of http.ServeMux's plain-text 404 and 405. Every other request,
 // including the mux's redirects to a canonical path, reaches the mux as is.
 func jsonRouteErrors(mux *http.ServeMux) http.Handler {
