@@ -49,10 +49,29 @@ func TestEmptyFileMeansDefaults(t *testing.T) {
 	}
 }
 
+// loadRejectCase is a YAML configuration and a part of the error that
+// Load must return for it.
+type loadRejectCase struct {
+	name, yaml, want string
+}
+
+func expectLoadRejects(t *testing.T, cases []loadRejectCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(writeConfig(t, tc.yaml))
+			if err == nil {
+				t.Fatalf("configuration was accepted, want an error containing %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
 func TestLoadRejects(t *testing.T) {
-	cases := []struct {
-		name, yaml, want string
-	}{
+	cases := []loadRejectCase{
 		{"unknown key", "currency: CNY\ncurrencyy: USD\n", `currencyy: unknown key (did you mean "currency"?)`},
 		{"unknown nested key", "erp:\n  conector: kingdee\n", `erp.conector: unknown key (did you mean "connector"?)`},
 		{"wrong type", "worker:\n  max_concurrent_activities: many\n", `worker.max_concurrent_activities: expected a whole number, got "many"`},
@@ -70,17 +89,7 @@ func TestLoadRejects(t *testing.T) {
 		{"unknown category", "tax:\n  products:\n    default: {code: \"1090511990000000000\", category: food, invoice_name: x}\n", "tax.products.default.category"},
 		{"bad invoice kind", "invoice:\n  kind: \"80\"\n", "invoice.kind"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load(writeConfig(t, tc.yaml))
-			if err == nil {
-				t.Fatalf("configuration was accepted, want an error containing %q", tc.want)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error = %v, want it to contain %q", err, tc.want)
-			}
-		})
-	}
+	expectLoadRejects(t, cases)
 }
 
 func TestValidationListsEveryProblem(t *testing.T) {
@@ -178,9 +187,7 @@ func TestLoadMovesDerivedAddresses(t *testing.T) {
 }
 
 func TestLoadRejectsImpossibleRanges(t *testing.T) {
-	cases := []struct {
-		name, yaml, want string
-	}{
+	cases := []loadRejectCase{
 		{"negative activities", "worker:\n  max_concurrent_activities: -1\n", "worker.max_concurrent_activities: -1 must be at least 1"},
 		{"zero workflow tasks", "worker:\n  max_concurrent_workflow_tasks: 0\n", "worker.max_concurrent_workflow_tasks: 0 must be at least 1"},
 		{"zero activity pollers", "worker:\n  activity_pollers: 0\n", "worker.activity_pollers: 0 must be at least 1"},
@@ -203,17 +210,7 @@ func TestLoadRejectsImpossibleRanges(t *testing.T) {
 		{"zero retry attempts", "chain:\n  retry_max_attempts: 0\n", "chain.retry_max_attempts: must be at least 1"},
 		{"zero webhook tolerance", "api:\n  webhook_tolerance: 0s\n", "api.webhook_tolerance"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load(writeConfig(t, tc.yaml))
-			if err == nil {
-				t.Fatalf("configuration was accepted, want an error containing %q", tc.want)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error = %v, want it to contain %q", err, tc.want)
-			}
-		})
-	}
+	expectLoadRejects(t, cases)
 }
 
 func TestLoadAcceptsRangeBounds(t *testing.T) {
