@@ -203,11 +203,7 @@ func (s *Store) ListBankLines(ctx context.Context, filter BankLineFilter) ([]Ban
 	if filter.Status != "" {
 		q = q.Where("status = ?", filter.Status)
 	}
-	limit := filter.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	if err := q.Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := q.Limit(int64(PageLimit(filter.Limit))).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list bank lines: %w", err)
 	}
 	return lines, nil
