@@ -290,6 +290,7 @@ func (a *BankActivities) DeliverAllocations(ctx context.Context) (DeliverResult,
 				result.Delivered++
 			case outcome == undeliverableOutcome:
 				result.Undeliverable++
+			case outcome == unassignedOutcome:
 			default:
 				result.Waiting++
 			}
@@ -306,12 +307,26 @@ const (
 	deliveredOutcome = iota
 	undeliverableOutcome
 	waitingOutcome
+	// unassignedOutcome is an allocation deleted by a person after the
+	// batch was read. It is not delivered and not counted.
+	unassignedOutcome
 )
 
 func (a *BankActivities) deliver(ctx context.Context, alloc store.Allocation) (int, error) {
 	line, err := store.GetBankLine(ctx, a.Store.DB, alloc.LineID)
 	if err != nil {
 		return 0, err
+	}
+	// A person may have unassigned the line since the batch was read. The
+	// check and the signal are not one transaction, so an unassignment in
+	// between still reaches the chain.
+	// NOTE: that window is one round trip to the database wide.
+	exists, err := store.AllocationExists(ctx, a.Store.DB, alloc.ID)
+	if err != nil {
+		return 0, err
+	}
+	if !exists {
+		return unassignedOutcome, nil
 	}
 	signal := PaymentSignal{AllocationID: alloc.ID, LineID: alloc.LineID, Amount: alloc.Amount, BusinessDate: line.BusinessDate}
 	workflowID := numbering.ContractWorkflowID(alloc.ContractNo)

@@ -187,10 +187,31 @@ func (a *ContractActivities) IssueInvoice(ctx context.Context, in InvoiceInput) 
 	if err != nil {
 		return invoice, classify(fmt.Sprintf("contract %s: issue invoice %s", req.ContractNo, req.SerialNo), err)
 	}
+	if rate, ok := invoiceTaxRate(req); ok {
+		if err := store.SetInvoiceTaxRate(ctx, a.Store.DB, req.ContractNo, rate); err != nil {
+			return invoice, err
+		}
+	}
 	if err := a.recordInvoice(ctx, req.ContractNo, StepInvoice, invoice, req.TotalInclusive); err != nil {
 		return invoice, err
 	}
 	return invoice, nil
+}
+
+// invoiceTaxRate returns the VAT rate of the request's lines, and false when
+// the request has no lines or its lines have different rates, which a
+// contract of one product never has.
+func invoiceTaxRate(req connectors.InvoiceRequest) (decimal.Decimal, bool) {
+	if len(req.Lines) == 0 {
+		return decimal.Zero, false
+	}
+	rate := req.Lines[0].TaxRate
+	for _, line := range req.Lines[1:] {
+		if !line.TaxRate.Equal(rate) {
+			return decimal.Zero, false
+		}
+	}
+	return rate, true
 }
 
 // InvoiceQuery names an invoice request to check.

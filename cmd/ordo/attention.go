@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/url"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ordo-project/ordo/internal/api"
+	"github.com/ordo-project/ordo/internal/apiclient"
 	"github.com/ordo-project/ordo/internal/store"
 )
 
@@ -14,10 +17,14 @@ func newAttentionCommand() *cobra.Command {
 	flags := &clientFlags{}
 	var all bool
 	var kind string
+	var limit int
+	var after string
 	cmd := &cobra.Command{
 		Use:   "attention",
 		Short: "List what needs a person: parked chains, unmatched receipts, over-payments and refunds",
-		Args:  cobra.NoArgs,
+		Long: "List attention items, newest first. Without --limit it fetches every page and prints all items; " +
+			"with --limit it prints one page and the command for the next.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			query := url.Values{}
 			if all {
@@ -26,10 +33,12 @@ func newAttentionCommand() *cobra.Command {
 			if kind != "" {
 				query.Set("kind", kind)
 			}
-			var answer struct {
-				Items []store.AttentionItem `json:"items"`
+			onePage := cmd.Flags().Changed("limit")
+			if onePage {
+				query.Set("limit", strconv.Itoa(limit))
 			}
-			if err := flags.client().Get(cmd.Context(), "/api/v1/attention", query, &answer); err != nil {
+			answer, err := fetchAttention(cmd.Context(), flags.client(), query, after, onePage)
+			if err != nil {
 				return err
 			}
 			if flags.json {
@@ -53,13 +62,43 @@ func newAttentionCommand() *cobra.Command {
 				fmt.Fprintf(table, "%d\t%s\t%s\t%s\t%s\t%s\n", item.ID, item.Kind, dash(item.ContractNo),
 					formatTime(&item.CreatedAt, loc), status, item.Message)
 			}
-			return table.Flush()
+			if err := table.Flush(); err != nil {
+				return err
+			}
+			if answer.Next != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%d more: ordo attention --limit %d --after %s\n", answer.Remaining, limit, answer.Next)
+			}
+			return nil
 		},
 	}
 	flags.register(cmd)
+	cmd.Flags().IntVar(&limit, "limit", 100, "print one page of this many items, 1 to 1000, instead of every item")
+	cmd.Flags().StringVar(&after, "after", "", "start after this item id (from the previous page)")
 	cmd.Flags().BoolVar(&all, "all", false, "include resolved items")
 	cmd.Flags().StringVar(&kind, "kind", "", "only this kind: chain_parked, unmatched_receipt, overpayment, refund_due, allocation_undeliverable, signing_verification or verification_unchecked")
 	return cmd
+}
+
+// fetchAttention returns the attention items that query selects after the
+// item id after. Unless onePage is set it follows "next" to the last page
+// and returns every item in one list.
+func fetchAttention(ctx context.Context, client *apiclient.Client, query url.Values, after string, onePage bool) (api.AttentionList, error) {
+	all := api.AttentionList{Items: []store.AttentionItem{}}
+	for {
+		if after != "" {
+			query.Set("after", after)
+		}
+		var page api.AttentionList
+		if err := client.Get(ctx, "/api/v1/attention", query, &page); err != nil {
+			return api.AttentionList{}, err
+		}
+		all.Items = append(all.Items, page.Items...)
+		all.Next, all.Remaining = page.Next, page.Remaining
+		if onePage || page.Next == "" {
+			return all, nil
+		}
+		after = page.Next
+	}
 }
 
 func newReceiptCommand() *cobra.Command {
@@ -118,7 +157,39 @@ func newReceiptCommand() *cobra.Command {
 		},
 	}
 	assign.Flags().StringVar(&by, "by", currentUser(), "who decides, recorded with the allocation")
-	cmd.AddCommand(list, assign)
+	cmd.AddCommand(list, assign, newReceiptUnassignCommand(flags))
+	return cmd
+}
+
+func newReceiptUnassignCommand(flags *clientFlags) *cobra.Command {
+	var by, reason string
+	cmd := &cobra.Command{
+		Use:   "unassign LINE_ID --reason TEXT",
+		Short: "Take back the assignment of a bank line before its contract's chain counts it as paid",
+		Long: "Delete the allocations of a matched bank line, return the line to unmatched and reopen its attention item. " +
+			"The person and reason are kept in the allocation audit. A line whose payment the chain has received already is rejected.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var result api.UnassignResponse
+			if err := flags.client().Post(cmd.Context(), "/api/v1/bank-lines/"+url.PathEscape(args[0])+"/unassign",
+				api.UnassignRequest{By: by, Reason: reason}, &result); err != nil {
+				return err
+			}
+			if flags.json {
+				return printJSON(cmd.OutOrStdout(), result)
+			}
+			for _, allocation := range result.Allocations {
+				fmt.Fprintf(cmd.OutOrStdout(), "Took back %s of line %s from %s.\n",
+					allocation.Amount.StringFixed(2), allocation.LineID, allocation.ContractNo)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Line %s is unmatched again; assign it with: ordo receipt assign %s CONTRACT_NO\n",
+				args[0], args[0])
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&by, "by", currentUser(), "who decides, recorded in the allocation audit")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the assignment is wrong, recorded in the allocation audit (required)")
+	_ = cmd.MarkFlagRequired("reason")
 	return cmd
 }
 

@@ -6,8 +6,29 @@ import (
 	"os/user"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/ordo-project/ordo/internal/api"
 )
+
+// describeVATRate returns the VAT rate of a contract and where the
+// rate comes from, as one line of text.
+func describeVATRate(rate api.VATRate) string {
+	percent := func(r decimal.Decimal) string { return r.Shift(2).String() + "%" }
+	var text string
+	if rate.Source == api.VATRateInvoice {
+		text = percent(rate.Rate) + " as invoiced"
+		if rate.InvoiceNo != "" {
+			text += " on " + rate.InvoiceNo
+		}
+	} else {
+		text = percent(rate.Rate) + " expected, the rate in force today, because no invoice is requested yet"
+	}
+	if rate.SigningRate != nil {
+		text += fmt.Sprintf(" (%s on the signing date)", percent(*rate.SigningRate))
+	}
+	return text
+}
 
 func printContract(out io.Writer, view api.ContractView, loc *time.Location) error {
 	c := view.Contract
@@ -17,8 +38,8 @@ func printContract(out io.Writer, view api.ContractView, loc *time.Location) err
 		fmt.Fprintf(out, " (%s)", c.StateReason)
 	}
 	fmt.Fprintln(out)
-	fmt.Fprintf(out, "Amount:   %s %s incl. VAT %s, paid %s\n", c.Amount.StringFixed(2), c.Currency,
-		c.TaxRate.Shift(2).String()+"%", c.PaidAmount.StringFixed(2))
+	fmt.Fprintf(out, "Amount:   %s %s incl. VAT, paid %s\n", c.Amount.StringFixed(2), c.Currency, c.PaidAmount.StringFixed(2))
+	fmt.Fprintf(out, "VAT rate: %s\n", describeVATRate(view.VATRate))
 	fmt.Fprintf(out, "Signed:   %s by %s\n", c.SignedOn.Format("2006-01-02"), dash(c.SalesAgent))
 	fmt.Fprintf(out, "Workflow: %s (started %s)\n", c.WorkflowID, formatTime(c.WorkflowStartedAt, loc))
 	if c.ClosedAt != nil {

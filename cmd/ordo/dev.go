@@ -74,6 +74,9 @@ the same data dir continues every workflow where it stopped.`,
 				return err
 			}
 			if cmd.Flags().Changed("fault-rate") {
+				if faultRate < 0 || faultRate > 1 {
+					return fmt.Errorf("--fault-rate %v is not a probability: use a number from 0 to 1", faultRate)
+				}
 				cfg.Sim.FaultRate = faultRate
 			}
 			logger, err := logging.New(logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format})

@@ -118,7 +118,9 @@ func newTaskCompleteCommand(flags *clientFlags) *cobra.Command {
 		Short: "Mark a task done and signal the workflow that opened it",
 		Long: `Mark a task done on behalf of a person and send the workflow that opened it
 the task-completed signal. Completing a done task again changes nothing and
-sends the first completion again; a cancelled task cannot be completed.`,
+sends the first completion again; a cancelled task cannot be completed.
+Only the assignee or the assignee's manager may complete a task, unless
+ORDO_API_TOKEN holds the admin token.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseTaskID(args[0])

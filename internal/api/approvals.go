@@ -321,14 +321,9 @@ type ApprovalList struct {
 
 func (s *Server) listApprovals(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := 100
-	if text := q.Get("limit"); text != "" {
-		n, err := strconv.Atoi(text)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, "invalid_argument", "limit must be a number from 1 to 1000")
-			return
-		}
-		limit = n
+	limit, ok := pageLimit(w, q, store.DefaultPageLimit)
+	if !ok {
+		return
 	}
 	state := q.Get("state")
 	switch state {
@@ -343,9 +338,9 @@ func (s *Server) listApprovals(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, err)
 		return
 	}
-	list := ApprovalList{Approvals: nonNil(approvals)}
-	if len(approvals) == limit {
-		list.Next = approvals[len(approvals)-1].ID
+	list := ApprovalList{
+		Approvals: nonNil(approvals),
+		Next:      nextCursor(approvals, limit, func(a store.Approval) string { return a.ID }),
 	}
 	writeJSON(w, http.StatusOK, list)
 }

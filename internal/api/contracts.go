@@ -8,8 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
+	"github.com/sirupsen/logrus"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/ordo-project/ordo/activities"
 	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/store"
 	"github.com/ordo-project/ordo/workflows"
@@ -22,11 +25,76 @@ type ContractView struct {
 	Instalments []store.PaymentInstalment `json:"instalments"`
 	Allocations []store.Allocation        `json:"allocations"`
 	Attention   []store.AttentionItem     `json:"attention"`
+	// VATRate is the rate to show for the contract: the invoice's once
+	// one is requested, and the expected rate before.
+	VATRate VATRate `json:"vat_rate"`
 	// Live is the workflow's own status, when the workflow answered.
 	Live *workflows.ChainStatus `json:"live,omitempty"`
 	// LiveError explains why Live is missing.
 	LiveError string `json:"live_error,omitempty"`
 }
+
+// Values of VATRate.Source.
+const (
+	// VATRateInvoice is the rate of the contract's invoice.
+	VATRateInvoice = "invoice"
+	// VATRateExpected is the rate in force today for the contract's
+	// product, which the invoice gets if it is prepared today.
+	VATRateExpected = "expected"
+)
+
+// VATRate is the VAT rate of a contract and where it comes from.
+type VATRate struct {
+	Rate decimal.Decimal `json:"rate"`
+	// Source is VATRateInvoice or VATRateExpected.
+	Source string `json:"source"`
+	// InvoiceNo is the number of the invoice, when Source is
+	// VATRateInvoice and the invoice is issued.
+	InvoiceNo string `json:"invoice_no,omitempty"`
+	// SigningRate is the rate in force on the signing date, stored on the
+	// contract, when it differs from Rate.
+	SigningRate *decimal.Decimal `json:"signing_rate,omitempty"`
+}
+
+// contractVATRate returns the rate of the contract's invoice once one was
+// requested, and the expected rate before.
+func contractVATRate(contract *store.Contract, steps []store.ContractStep, expected decimal.Decimal) VATRate {
+	rate := VATRate{Rate: expected, Source: VATRateExpected}
+	if contract.InvoiceTaxRate.Valid {
+		rate = VATRate{Rate: contract.InvoiceTaxRate.Decimal, Source: VATRateInvoice}
+		for _, step := range steps {
+			if step.Step == activities.StepInvoice {
+				rate.InvoiceNo = step.ExternalNo
+			}
+		}
+	}
+	if !contract.TaxRate.Equal(rate.Rate) {
+		signing := contract.TaxRate
+		rate.SigningRate = &signing
+	}
+	return rate
+}
+
+// expectedVATRate returns the VAT rate that an invoice prepared today would
+// use for the contract, as PrepareInvoice chooses it: the rate of the
+// product's category in force on today's date in Shanghai. It returns the
+// signing-date rate when the configuration has no rate for the category.
+func (s *Server) expectedVATRate(contract *store.Contract) decimal.Decimal {
+	if s.Config == nil {
+		return contract.TaxRate
+	}
+	today := s.Now().In(invoiceZone)
+	day := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+	rate, err := s.Config.Tax.RateFor(s.Config.Tax.ProductTax(contract.ProductName).Category, day)
+	if err != nil {
+		return contract.TaxRate
+	}
+	return rate
+}
+
+// invoiceZone is the time zone of invoice dates, UTC+8 without daylight
+// saving.
+var invoiceZone = time.FixedZone("Asia/Shanghai", 8*60*60)
 
 func (s *Server) showContract(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -53,6 +121,7 @@ func (s *Server) showContract(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, err)
 		return
 	}
+	view.VATRate = contractVATRate(contract, view.Steps, s.expectedVATRate(contract))
 	// Lists are empty arrays, not null, as in every other response.
 	view.Steps = nonNil(view.Steps)
 	view.Instalments = nonNil(view.Instalments)
@@ -84,14 +153,9 @@ type ContractList struct {
 
 func (s *Server) listContracts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := 100
-	if text := q.Get("limit"); text != "" {
-		n, err := strconv.Atoi(text)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, "invalid_argument", "limit must be a number from 1 to 1000")
-			return
-		}
-		limit = n
+	limit, ok := pageLimit(w, q, store.DefaultPageLimit)
+	if !ok {
+		return
 	}
 	state := q.Get("state")
 	if state != "" && !knownState(state) {
@@ -104,12 +168,9 @@ func (s *Server) listContracts(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, err)
 		return
 	}
-	list := ContractList{Contracts: contracts}
-	if contracts == nil {
-		list.Contracts = []store.Contract{}
-	}
-	if len(contracts) == limit {
-		list.Next = contracts[len(contracts)-1].ContractNo
+	list := ContractList{
+		Contracts: nonNil(contracts),
+		Next:      nextCursor(contracts, limit, func(c store.Contract) string { return c.ContractNo }),
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -234,19 +295,47 @@ func (s *Server) summary(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, summary)
 }
 
+// AttentionList is one page of attention items, newest first.
+type AttentionList struct {
+	Items []store.AttentionItem `json:"items"`
+	// Next is the value of "after" for the next page, empty on the last.
+	Next string `json:"next,omitempty"`
+	// Remaining is the number of items the filter selects after this page.
+	Remaining int64 `json:"remaining"`
+}
+
+// attentionPageLimit is the page size of GET /api/v1/attention without a
+// limit parameter. It is the size of the single list the endpoint returned
+// before it had pages, so older clients still see the same first page.
+const attentionPageLimit = 500
+
 func (s *Server) listAttention(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	items, err := s.Store.ListAttention(r.Context(), store.AttentionFilter{
-		OpenOnly: q.Get("all") != "true", Kind: q.Get("kind"), ContractNo: q.Get("contract_no"), Limit: 500,
-	})
+	filter := store.AttentionFilter{OpenOnly: q.Get("all") != "true", Kind: q.Get("kind"), ContractNo: q.Get("contract_no")}
+	var ok bool
+	if filter.Limit, ok = pageLimit(w, q, attentionPageLimit); !ok {
+		return
+	}
+	if filter.After, ok = pageAfterID(w, q, "attention item"); !ok {
+		return
+	}
+	items, err := s.Store.ListAttention(r.Context(), filter)
 	if err != nil {
 		s.writeStoreError(w, err)
 		return
 	}
-	if items == nil {
-		items = []store.AttentionItem{}
+	list := AttentionList{Items: nonNil(items)}
+	if len(items) > 0 {
+		filter.After = items[len(items)-1].ID
+		if list.Remaining, err = s.Store.CountAttention(r.Context(), filter); err != nil {
+			s.writeStoreError(w, err)
+			return
+		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	if list.Remaining > 0 {
+		list.Next = strconv.FormatInt(filter.After, 10)
+	}
+	writeJSON(w, http.StatusOK, list)
 }
 
 func (s *Server) listBankLines(w http.ResponseWriter, r *http.Request) {
@@ -278,11 +367,63 @@ func (s *Server) assignBankLine(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	allocation, err := s.Store.AssignLine(r.Context(), r.PathValue("id"), req.ContractNo, orDefault(req.By, "api"))
+	if errors.Is(err, store.ErrAssignmentRejected) {
+		writeError(w, http.StatusConflict, "conflict", err.Error())
+		return
+	}
 	if err != nil {
 		s.writeStoreError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, allocation)
+}
+
+// UnassignRequest takes back the assignment of a bank line.
+type UnassignRequest struct {
+	By     string `json:"by"`
+	Reason string `json:"reason"`
+}
+
+// UnassignResponse is the bank line after an unassignment and the
+// allocations that were taken back.
+type UnassignResponse struct {
+	Line        *store.BankLine    `json:"line"`
+	Allocations []store.Allocation `json:"allocations"`
+}
+
+func (s *Server) unassignBankLine(w http.ResponseWriter, r *http.Request) {
+	var req UnassignRequest
+	if err := readJSON(r, &req, false); err != nil {
+		writeBodyError(w, err)
+		return
+	}
+	if strings.TrimSpace(req.By) == "" {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "by is required: name the person who takes the assignment back, for the audit")
+		return
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "reason is required: say why the assignment is wrong, for the audit")
+		return
+	}
+
+	lineID := r.PathValue("id")
+	allocations, err := s.Store.UnassignLine(r.Context(), lineID, req.By, req.Reason)
+	if errors.Is(err, store.ErrAllocationDelivered) || errors.Is(err, store.ErrAssignmentRejected) {
+		writeError(w, http.StatusConflict, "conflict", err.Error())
+		return
+	}
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+
+	line, err := store.GetBankLine(r.Context(), s.Store.DB, lineID)
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	s.Logger.WithFields(logrus.Fields{logging.KeyReceiptID: lineID, "by": req.By}).Info("bank line unassigned")
+	writeJSON(w, http.StatusOK, UnassignResponse{Line: line, Allocations: nonNil(allocations)})
 }
 
 // nonNil returns items, or an empty slice for nil, which JSON encodes as

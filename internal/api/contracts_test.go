@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/ordo-project/ordo/activities"
 	"github.com/ordo-project/ordo/internal/store"
 	"github.com/ordo-project/ordo/workflows"
 )
@@ -379,5 +381,105 @@ func TestContractsShowLive(t *testing.T) {
 	}
 	if !view.Live.Paid.Equal(decimal.RequireFromString("300")) {
 		t.Errorf("live paid = %s, expected 300", view.Live.Paid)
+	}
+}
+
+func TestAttentionPages(t *testing.T) {
+	ts := newTestServer(t, "sqlite", nil)
+	ctx := context.Background()
+	const total = 7
+	for i := 0; i < total; i++ {
+		item := store.AttentionItem{Kind: store.AttentionUnmatchedLine, Reference: fmt.Sprintf("PAGE-%d", i), Message: "no contract matches the receipt"}
+		if _, err := store.AddAttention(ctx, ts.store.DB, &item); err != nil {
+			t.Fatalf("add attention item %d: %v", i, err)
+		}
+	}
+
+	var seen []int64
+	after := ""
+	wantRemaining := []int64{4, 1, 0}
+	for page := 0; ; page++ {
+		path := "/api/v1/attention?limit=3"
+		if after != "" {
+			path += "&after=" + after
+		}
+		var list AttentionList
+		resp := ts.do(http.MethodGet, path, nil, nil)
+		resp.decode(t, &list)
+		if resp.status != http.StatusOK {
+			t.Fatalf("page %d: status %d, expected 200", page, resp.status)
+		}
+		if page >= len(wantRemaining) {
+			t.Fatalf("page %d exists, expected %d pages", page, len(wantRemaining))
+		}
+		if list.Remaining != wantRemaining[page] {
+			t.Errorf("page %d: remaining %d, expected %d", page, list.Remaining, wantRemaining[page])
+		}
+		for _, item := range list.Items {
+			seen = append(seen, item.ID)
+		}
+		if list.Next == "" {
+			break
+		}
+		after = list.Next
+	}
+	if len(seen) != total {
+		t.Fatalf("paging returned %d items, expected %d: %v", len(seen), total, seen)
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i] >= seen[i-1] {
+			t.Errorf("item ids %v are not newest first without repeats", seen)
+			break
+		}
+	}
+
+	ts.do(http.MethodGet, "/api/v1/attention?limit=0", nil, nil).expectError(t, http.StatusBadRequest, "invalid_argument", "limit")
+	ts.do(http.MethodGet, "/api/v1/attention?after=x", nil, nil).expectError(t, http.StatusBadRequest, "invalid_argument", "after", `"x"`)
+}
+
+func TestContractsShowVATRate(t *testing.T) {
+	ts := newTestServer(t, "sqlite", nil)
+	ctx := context.Background()
+	contract := seedContract(t, ts, uniqueNo(t), store.ContractDelivered, false)
+	// Signed under the 17% rate, which was 13% on the API clock's date.
+	contract.TaxRate = decimal.RequireFromString("0.17")
+	if _, err := ts.store.DB.NewUpdate().Model(contract).Column("tax_rate").WherePK().Exec(ctx); err != nil {
+		t.Fatalf("set signing rate: %v", err)
+	}
+	show := func(t *testing.T) VATRate {
+		t.Helper()
+		var view ContractView
+		resp := ts.do(http.MethodGet, "/api/v1/contracts/"+contract.ContractNo+"?live=false", nil, nil)
+		resp.decode(t, &view)
+		if resp.status != http.StatusOK {
+			t.Fatalf("status %d, expected 200", resp.status)
+		}
+		return view.VATRate
+	}
+
+	before := show(t)
+	if before.Source != VATRateExpected || !before.Rate.Equal(decimal.RequireFromString("0.13")) || before.InvoiceNo != "" {
+		t.Errorf("rate before the invoice = %+v, expected today's 0.13 marked expected", before)
+	}
+	if before.SigningRate == nil || !before.SigningRate.Equal(contract.TaxRate) {
+		t.Errorf("signing rate before the invoice = %v, expected %s", before.SigningRate, contract.TaxRate)
+	}
+
+	if err := store.SetInvoiceTaxRate(ctx, ts.store.DB, contract.ContractNo, decimal.RequireFromString("0.09")); err != nil {
+		t.Fatalf("set invoice tax rate: %v", err)
+	}
+	if err := ts.store.RecordStep(ctx, &store.ContractStep{ContractNo: contract.ContractNo, Step: activities.StepInvoice,
+		Seq: activities.StepSeq(activities.StepInvoice), State: store.StepDone, ExternalNo: "FP-0001"}); err != nil {
+		t.Fatalf("record invoice step: %v", err)
+	}
+	after := show(t)
+	if after.Source != VATRateInvoice || !after.Rate.Equal(decimal.RequireFromString("0.09")) {
+		t.Errorf("rate after the invoice = %+v, expected the invoice's 0.09", after)
+	}
+	if after.InvoiceNo != "FP-0001" {
+		t.Errorf("invoice number = %q, expected FP-0001", after.InvoiceNo)
+	}
+	if after.SigningRate == nil || !after.SigningRate.Equal(contract.TaxRate) {
+		t.Errorf("signing rate = %v, expected %s beside the different invoice rate", after.SigningRate, contract.TaxRate)
 	}
 }

@@ -24,13 +24,9 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_argument", "state "+strconv.Quote(filter.State)+" is invalid: use open, requeued or resolved")
 		return
 	}
-	if text := query.Get("limit"); text != "" {
-		limit, err := strconv.Atoi(text)
-		if err != nil || limit <= 0 || limit > 1000 {
-			writeError(w, http.StatusBadRequest, "invalid_argument", "limit "+strconv.Quote(text)+" is invalid: use a number from 1 to 1000")
-			return
-		}
-		filter.Limit = limit
+	var ok bool
+	if filter.Limit, ok = pageLimit(w, query, store.DefaultPageLimit); !ok {
+		return
 	}
 	letters, err := store.ListDeadLetters(r.Context(), s.Store.DB, filter)
 	if err != nil {

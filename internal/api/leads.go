@@ -91,14 +91,9 @@ func (s *Server) createLead(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listLeads(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := 100
-	if text := q.Get("limit"); text != "" {
-		n, err := strconv.Atoi(text)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, "invalid_argument", "limit must be a number from 1 to 1000")
-			return
-		}
-		limit = n
+	limit, ok := pageLimit(w, q, store.DefaultPageLimit)
+	if !ok {
+		return
 	}
 
 	filter := store.LeadFilter{State: q.Get("state"), SLAState: q.Get("sla"), Rep: q.Get("rep"), After: q.Get("after"), Limit: limit}
@@ -122,9 +117,9 @@ func (s *Server) listLeads(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, err)
 		return
 	}
-	page := LeadList{Leads: nonNil(list)}
-	if len(list) == limit {
-		page.Next = list[len(list)-1].OpportunityID
+	page := LeadList{
+		Leads: nonNil(list),
+		Next:  nextCursor(list, limit, func(l store.Lead) string { return l.OpportunityID }),
 	}
 	writeJSON(w, http.StatusOK, page)
 }

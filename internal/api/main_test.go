@@ -385,7 +385,14 @@ func waitFirstWorkflowTask(t *testing.T, workflowID string, timeout time.Duratio
 			}
 		}
 	}
-	t.Fatalf("no worker completed the first workflow task of %s within %s", workflowID, timeout)
+	// Say where the task is stuck, so a failure here can be diagnosed.
+	detail := "describe failed"
+	if resp, err := temporalClient.DescribeWorkflowExecution(context.Background(), workflowID, ""); err == nil {
+		info, pending := resp.GetWorkflowExecutionInfo(), resp.GetPendingWorkflowTask()
+		detail = fmt.Sprintf("status %s, task queue %s, history length %d, pending workflow task %s (attempt %d)",
+			info.GetStatus(), info.GetTaskQueue(), info.GetHistoryLength(), pending.GetState(), pending.GetAttempt())
+	}
+	t.Fatalf("no worker completed the first workflow task of %s within %s: %s", workflowID, timeout, detail)
 }
 
 // signalsOf returns the decoded input of every signal named name in the

@@ -58,7 +58,7 @@ type CompleteTaskResponse struct {
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	filter := store.TaskFilter{
-		Assignee: q.Get("assignee"), State: q.Get("state"), Kind: q.Get("kind"), Subject: q.Get("subject"), Limit: 100,
+		Assignee: q.Get("assignee"), State: q.Get("state"), Kind: q.Get("kind"), Subject: q.Get("subject"),
 	}
 	switch filter.State {
 	case "", store.TaskOpen, store.TaskDone, store.TaskCancelled:
@@ -66,21 +66,12 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_argument", "unknown state "+strconv.Quote(filter.State)+": use open, done or cancelled")
 		return
 	}
-	if text := q.Get("limit"); text != "" {
-		n, err := strconv.Atoi(text)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, "invalid_argument", "limit must be a number from 1 to 1000")
-			return
-		}
-		filter.Limit = n
+	var ok bool
+	if filter.Limit, ok = pageLimit(w, q, store.DefaultPageLimit); !ok {
+		return
 	}
-	if text := q.Get("after"); text != "" {
-		after, err := strconv.ParseInt(text, 10, 64)
-		if err != nil || after < 0 {
-			writeError(w, http.StatusBadRequest, "invalid_argument", "after must be a task id from the previous page's next field")
-			return
-		}
-		filter.After = after
+	if filter.After, ok = pageAfterID(w, q, "task"); !ok {
+		return
 	}
 	if text := q.Get("due_before"); text != "" {
 		due, err := time.Parse(time.RFC3339, text)
@@ -96,9 +87,9 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, err)
 		return
 	}
-	list := TaskList{Tasks: nonNil(tasks)}
-	if len(tasks) == filter.Limit {
-		list.Next = strconv.FormatInt(tasks[len(tasks)-1].ID, 10)
+	list := TaskList{
+		Tasks: nonNil(tasks),
+		Next:  nextCursor(tasks, filter.Limit, func(t store.Task) string { return strconv.FormatInt(t.ID, 10) }),
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -139,6 +130,15 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) {
 	req.By = strings.TrimSpace(req.By)
 	if req.By == "" {
 		writeError(w, http.StatusBadRequest, "invalid_argument", "by is required: name the person who completed the task")
+		return
+	}
+
+	current, err := s.Store.GetTask(r.Context(), id)
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	if !s.authorizeCompletion(w, r, current, req.By) {
 		return
 	}
 

@@ -166,13 +166,13 @@ func TestTaskComplete(t *testing.T) {
 	}
 
 	// A repeat keeps the first completion and signals it again.
-	resp = ts.postJSON(path, CompleteTaskRequest{By: "Someone Else"})
+	resp = ts.postJSON(path, CompleteTaskRequest{By: "Moses Frase", Note: "second try"})
 	if resp.status != http.StatusOK {
 		t.Fatalf("repeat: status %d; body %s", resp.status, resp.body)
 	}
 	var repeat CompleteTaskResponse
 	resp.decode(t, &repeat)
-	if repeat.Changed || repeat.Task.CompletedBy != "Moses Frase" {
+	if repeat.Changed || repeat.Task.CompletedBy != "Moses Frase" || repeat.Task.Note != "called the customer" {
 		t.Errorf("repeat changed %v, completed by %q; expected the first completion", repeat.Changed, repeat.Task.CompletedBy)
 	}
 
@@ -235,4 +235,77 @@ func TestTaskCompleteEdgeCases(t *testing.T) {
 		ts.postJSON("/api/v1/tasks/424242/complete", CompleteTaskRequest{By: "Moses Frase"}).
 			expectError(t, http.StatusNotFound, "not_found", "424242")
 	})
+}
+
+func TestTaskCompleteWho(t *testing.T) {
+	ts := newTestServer(t, "sqlite", func(s *Server) { s.AdminToken = "admin-secret" })
+	seedSalesAgents(t, ts.store)
+	if err := ts.store.EnsureDefaultRules(context.Background()); err != nil {
+		t.Fatalf("store default rules: %v", err)
+	}
+	complete := func(task *store.Task, by string, header http.Header) response {
+		t.Helper()
+		if header == nil {
+			header = http.Header{}
+		}
+		header.Set("Content-Type", "application/json")
+		path := "/api/v1/tasks/" + strconv.FormatInt(task.ID, 10) + "/complete"
+		return ts.do(http.MethodPost, path, mustJSON(t, CompleteTaskRequest{By: by}), header)
+	}
+
+	cases := []struct {
+		name, assignee, by string
+		admin              bool
+		status             int
+		words              []string
+	}{
+		{"assignee", "Moses Frase", "Moses Frase", false, http.StatusOK, nil},
+		{"assignee in other case", "Moses Frase", "moses frase", false, http.StatusOK, nil},
+		{"rep's manager", "Moses Frase", "Cara Losch", false, http.StatusOK, nil},
+		{"another rep's manager", "Moses Frase", "Dustin Brinkmann", false, http.StatusForbidden,
+			[]string{"Dustin Brinkmann", "by", "Moses Frase", "Cara Losch", "admin token"}},
+		{"another rep", "Moses Frase", "Anna Snelling", false, http.StatusForbidden, []string{"Anna Snelling", "Moses Frase"}},
+		{"team manager's director", "Cara Losch", "Zhou Min", false, http.StatusOK, nil},
+		{"role holder by someone else", "Lin Xiaoyan", "Zhou Min", false, http.StatusForbidden, []string{"Zhou Min", "Lin Xiaoyan"}},
+		{"admin token", "Lin Xiaoyan", "ops on call", true, http.StatusOK, nil},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			task := seedTask(t, ts, fmt.Sprintf("who-%d", i), tc.assignee, "lead_reminder", fmt.Sprintf("lead:who-%d", i), "")
+			var header http.Header
+			if tc.admin {
+				header = http.Header{"Authorization": {"Bearer admin-secret"}}
+			}
+			resp := complete(task, tc.by, header)
+			if tc.status != http.StatusOK {
+				resp.expectError(t, tc.status, "forbidden", tc.words...)
+				stored, err := ts.store.GetTask(context.Background(), task.ID)
+				if err != nil || stored.State != store.TaskOpen {
+					t.Errorf("task after a rejected completion: %+v, err %v; expected it open", stored, err)
+				}
+				return
+			}
+			if resp.status != http.StatusOK {
+				t.Fatalf("status %d, expected 200; body %s", resp.status, resp.body)
+			}
+		})
+	}
+
+	t.Run("missing by", func(t *testing.T) {
+		task := seedTask(t, ts, "who-missing", "Moses Frase", "lead_reminder", "lead:who-missing", "")
+		complete(task, " ", nil).expectError(t, http.StatusBadRequest, "invalid_argument", "by")
+	})
+}
+
+func TestAdminTokenPassesAuth(t *testing.T) {
+	ts := newTestServer(t, "sqlite", func(s *Server) { s.Token = "user-secret"; s.AdminToken = "admin-secret" })
+	for _, tc := range []struct {
+		token  string
+		status int
+	}{{"user-secret", http.StatusOK}, {"admin-secret", http.StatusOK}, {"wrong", http.StatusUnauthorized}} {
+		resp := ts.do(http.MethodGet, "/api/v1/tasks", nil, http.Header{"Authorization": {"Bearer " + tc.token}})
+		if resp.status != tc.status {
+			t.Errorf("token %q: status %d, expected %d", tc.token, resp.status, tc.status)
+		}
+	}
 }

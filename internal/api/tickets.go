@@ -133,14 +133,9 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 			"unknown state "+strconv.Quote(state)+": use open, escalated, answered or returned")
 		return
 	}
-	limit := 100
-	if text := q.Get("limit"); text != "" {
-		n, err := strconv.Atoi(text)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, "invalid_argument", "limit must be a number from 1 to 1000")
-			return
-		}
-		limit = n
+	limit, ok := pageLimit(w, q, store.DefaultPageLimit)
+	if !ok {
+		return
 	}
 	tickets, err := store.ListTickets(r.Context(), s.Store.DB, store.TicketFilter{State: state, Customer: q.Get("customer"), Limit: limit})
 	if err != nil {

@@ -233,6 +233,10 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err != nil {
 		return fmt.Errorf("api.token_file: %w", err)
 	}
+	adminToken, err := config.Credential{Value: cfg.API.AdminToken, File: cfg.API.AdminTokenFile}.Resolve()
+	if err != nil {
+		return fmt.Errorf("api.admin_token_file: %w", err)
+	}
 	server := &api.Server{
 		Store: st, Temporal: temporalClient, Config: cfg, Logger: logger,
 		Token: token, WebhookSecret: []byte(secret), Contracts: starter,
@@ -240,6 +244,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		LeadStarter: leadStarter, Leads: &leads.Service{Store: st, Client: temporalClient, Starter: leadStarter, Logger: logger},
 		Extra: map[string]http.Handler{},
 	}
+	server.AdminToken = adminToken
 	if sims != nil {
 		server.Extra["GET /api/v1/dev/ledger"] = sims.ledgerHandler()
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/uptrace/bun"
 
+	"github.com/ordo-project/ordo/internal/api"
 	"github.com/ordo-project/ordo/internal/config"
 	"github.com/ordo-project/ordo/internal/simulators"
 	banksim "github.com/ordo-project/ordo/internal/simulators/bank"
@@ -224,14 +225,14 @@ func (s *simulatorSet) ledgerHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		counts, err := s.ledger.Summary(r.Context())
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			api.WriteError(w, http.StatusInternalServerError, "internal", "read the simulator ledger: "+err.Error())
 			return
 		}
 		answer := map[string]any{"kinds": counts}
 		if s.smtp != nil {
 			mail, err := s.smtp.Summary(r.Context())
 			if err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
+				api.WriteError(w, http.StatusInternalServerError, "internal", "read the simulator ledger: "+err.Error())
 				return
 			}
 			answer["mail"] = mail
@@ -239,7 +240,7 @@ func (s *simulatorSet) ledgerHandler() http.Handler {
 		if s.wecom != nil {
 			messages, err := s.wecom.Summary(r.Context())
 			if err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
+				api.WriteError(w, http.StatusInternalServerError, "internal", "read the simulator ledger: "+err.Error())
 				return
 			}
 			answer["wecom"] = messages

@@ -71,6 +71,11 @@ type API struct {
 	// TokenFile or ORDO_API_TOKEN over writing it here.
 	Token     string `yaml:"token"`
 	TokenFile string `yaml:"token_file"`
+	// AdminToken is accepted wherever Token is and lets its bearer act for
+	// anyone, such as completing another person's task. Prefer
+	// AdminTokenFile or ORDO_ADMIN_TOKEN over writing it here.
+	AdminToken     string `yaml:"admin_token"`
+	AdminTokenFile string `yaml:"admin_token_file"`
 	// WebhookSecret verifies HMAC signatures on inbound events. Prefer
 	// WebhookSecretFile or ORDO_WEBHOOK_SECRET.
 	WebhookSecret     string `yaml:"webhook_secret"`
@@ -341,6 +346,9 @@ func applyEnv(cfg *Config) {
 	if v := os.Getenv("ORDO_API_TOKEN"); v != "" {
 		cfg.API.Token = v
 	}
+	if v := os.Getenv("ORDO_ADMIN_TOKEN"); v != "" {
+		cfg.API.AdminToken = v
+	}
 	if v := os.Getenv("ORDO_WEBHOOK_SECRET"); v != "" {
 		cfg.API.WebhookSecret = v
 	}
@@ -498,6 +506,7 @@ func (c *Config) Validate() error {
 	if c.ERP.Connector == "" {
 		add("erp.connector", "must name an ERP connector, e.g. kingdee")
 	}
+	c.validateRanges(add)
 	c.validateNotify(add)
 	c.validatePlugins(add)
 	c.validateSimSAPB1(add)

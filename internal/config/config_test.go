@@ -49,10 +49,29 @@ func TestEmptyFileMeansDefaults(t *testing.T) {
 	}
 }
 
+// loadRejectCase is a YAML configuration and a part of the error that
+// Load must return for it.
+type loadRejectCase struct {
+	name, yaml, want string
+}
+
+func expectLoadRejects(t *testing.T, cases []loadRejectCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(writeConfig(t, tc.yaml))
+			if err == nil {
+				t.Fatalf("configuration was accepted, want an error containing %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
 func TestLoadRejects(t *testing.T) {
-	cases := []struct {
-		name, yaml, want string
-	}{
+	cases := []loadRejectCase{
 		{"unknown key", "currency: CNY\ncurrencyy: USD\n", `currencyy: unknown key (did you mean "currency"?)`},
 		{"unknown nested key", "erp:\n  conector: kingdee\n", `erp.conector: unknown key (did you mean "connector"?)`},
 		{"wrong type", "worker:\n  max_concurrent_activities: many\n", `worker.max_concurrent_activities: expected a whole number, got "many"`},
@@ -70,17 +89,7 @@ func TestLoadRejects(t *testing.T) {
 		{"unknown category", "tax:\n  products:\n    default: {code: \"1090511990000000000\", category: food, invoice_name: x}\n", "tax.products.default.category"},
 		{"bad invoice kind", "invoice:\n  kind: \"80\"\n", "invoice.kind"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load(writeConfig(t, tc.yaml))
-			if err == nil {
-				t.Fatalf("configuration was accepted, want an error containing %q", tc.want)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error = %v, want it to contain %q", err, tc.want)
-			}
-		})
-	}
+	expectLoadRejects(t, cases)
 }
 
 func TestValidationListsEveryProblem(t *testing.T) {
@@ -174,5 +183,42 @@ func TestLoadMovesDerivedAddresses(t *testing.T) {
 	}
 	if cfg.EInvoice.BaseURL != Default().EInvoice.BaseURL {
 		t.Errorf("einvoice.base_url = %s, expected the default while its simulator did not move", cfg.EInvoice.BaseURL)
+	}
+}
+
+func TestLoadRejectsImpossibleRanges(t *testing.T) {
+	cases := []loadRejectCase{
+		{"negative activities", "worker:\n  max_concurrent_activities: -1\n", "worker.max_concurrent_activities: -1 must be at least 1"},
+		{"zero workflow tasks", "worker:\n  max_concurrent_workflow_tasks: 0\n", "worker.max_concurrent_workflow_tasks: 0 must be at least 1"},
+		{"zero activity pollers", "worker:\n  activity_pollers: 0\n", "worker.activity_pollers: 0 must be at least 1"},
+		{"negative workflow pollers", "worker:\n  workflow_pollers: -2\n", "worker.workflow_pollers: -2 must be at least 1"},
+		{"negative workflow cache", "worker:\n  max_cached_workflows: -1\n", "worker.max_cached_workflows: -1 must be at least 0"},
+		{"negative database conns", "database:\n  max_conns: -1\n", "database.max_conns: -1 must be at least 0"},
+		{"negative erp conns", "erp:\n  max_conns: -3\n", "erp.max_conns: -3 must be at least 0"},
+		{"negative einvoice conns", "einvoice:\n  max_conns: -3\n", "einvoice.max_conns: -3 must be at least 0"},
+		{"negative sync page", "erp:\n  sync_page_size: -1\n", "erp.sync_page_size: -1 is not between 0 and 2000"},
+		{"sync page too large", "erp:\n  sync_page_size: 5000\n", "erp.sync_page_size: 5000 is not between 0 and 2000"},
+		{"negative erp timeout", "erp:\n  timeout: -1s\n", "erp.timeout: -1s must not be negative"},
+		{"negative einvoice timeout", "einvoice:\n  timeout: -1s\n", "einvoice.timeout: -1s must not be negative"},
+		{"negative bank timeout", "bank:\n  timeout: -1s\n", "bank.timeout: -1s must not be negative"},
+		{"negative production delay", "simulators:\n  kingdee:\n    production_delay: -1s\n", "simulators.kingdee.production_delay: -1s must not be negative"},
+		{"negative issue delay", "simulators:\n  einvoice:\n    issue_delay: -1s\n", "simulators.einvoice.issue_delay: -1s must not be negative"},
+		{"negative payment delay", "simulators:\n  bank:\n    payment_delay: -1s\n", "simulators.bank.payment_delay: -1s must not be negative"},
+		{"fault rate above 1", "simulators:\n  fault_rate: 1.5\n", "simulators.fault_rate: 1.5 is not a probability"},
+		{"negative fault rate", "simulators:\n  fault_rate: -0.1\n", "simulators.fault_rate: -0.1 is not a probability"},
+		{"zero payment poll", "payment:\n  poll_interval: 0s\n", "payment.poll_interval"},
+		{"zero retry attempts", "chain:\n  retry_max_attempts: 0\n", "chain.retry_max_attempts: must be at least 1"},
+		{"zero webhook tolerance", "api:\n  webhook_tolerance: 0s\n", "api.webhook_tolerance"},
+	}
+	expectLoadRejects(t, cases)
+}
+
+func TestLoadAcceptsRangeBounds(t *testing.T) {
+	text := "worker:\n  max_concurrent_activities: 1\n  max_cached_workflows: 0\n" +
+		"database:\n  max_conns: 0\n" +
+		"erp:\n  timeout: 0s\n  max_conns: 0\n  sync_page_size: 2000\n  sync_interval: -1s\n" +
+		"simulators:\n  fault_rate: 1\n  bank:\n    payment_delay: 0s\n"
+	if _, err := Load(writeConfig(t, text)); err != nil {
+		t.Errorf("configuration at the bounds was rejected: %v", err)
 	}
 }

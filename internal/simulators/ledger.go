@@ -9,18 +9,22 @@ import (
 )
 
 // LedgerEntry records one document a simulator created. Entries are never
-// updated or deleted, so a second document for the same contract and kind
-// shows up as a second entry.
+// updated or deleted, so a second document for the same contract, kind and
+// part shows up as a second entry.
 type LedgerEntry struct {
 	bun.BaseModel `bun:"table:sim_ledger"`
 
-	ID         int64     `bun:"id,pk,autoincrement"`
-	System     string    `bun:"system,notnull"`
-	Kind       string    `bun:"kind,notnull"`
-	Number     string    `bun:"number,notnull"`
-	ContractNo string    `bun:"contract_no,notnull"`
-	Detail     string    `bun:"detail,notnull"`
-	CreatedAt  time.Time `bun:"created_at,notnull"`
+	ID         int64  `bun:"id,pk,autoincrement"`
+	System     string `bun:"system,notnull"`
+	Kind       string `bun:"kind,notnull"`
+	Number     string `bun:"number,notnull"`
+	ContractNo string `bun:"contract_no,notnull"`
+	// Part is the part of the contract that the document is for, such as
+	// the instalment that a receipt pays. It is empty for kinds of which a
+	// contract gets one document.
+	Part      string    `bun:"part,notnull,default:''"`
+	Detail    string    `bun:"detail,notnull"`
+	CreatedAt time.Time `bun:"created_at,notnull"`
 }
 
 // Ledger appends and counts the documents simulators create.
@@ -38,6 +42,12 @@ func (l *Ledger) Migrate(ctx context.Context) error {
 	if _, err := l.db.NewCreateTable().Model((*LedgerEntry)(nil)).IfNotExists().Exec(ctx); err != nil {
 		return fmt.Errorf("create sim_ledger: %w", err)
 	}
+	// A ledger created before entries had a part lacks the column.
+	if _, err := l.db.NewSelect().Model((*LedgerEntry)(nil)).Column("part").Limit(1).Exists(ctx); err != nil {
+		if _, err := l.db.NewAddColumn().Model((*LedgerEntry)(nil)).ColumnExpr("part TEXT NOT NULL DEFAULT ''").Exec(ctx); err != nil {
+			return fmt.Errorf("add column part to sim_ledger: %w", err)
+		}
+	}
 	if _, err := l.db.NewCreateIndex().Model((*LedgerEntry)(nil)).Index("sim_ledger_contract").
 		Column("system", "kind", "contract_no").IfNotExists().Exec(ctx); err != nil {
 		return fmt.Errorf("create sim_ledger index: %w", err)
@@ -45,14 +55,23 @@ func (l *Ledger) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// Record appends an entry. Pass the transaction that creates the document,
-// so the entry exists exactly when the document does.
+// Record appends an entry for a kind of which a contract gets one
+// document. Pass the transaction that creates the document, so the entry
+// exists exactly when the document does.
 func Record(ctx context.Context, db bun.IDB, system, kind, number, contractNo, detail string) error {
+	return RecordPart(ctx, db, system, kind, number, contractNo, "", detail)
+}
+
+// RecordPart appends an entry for a document that covers one part of a
+// contract, such as the receipt of one instalment. Documents of different
+// parts of a contract are not duplicates of each other.
+func RecordPart(ctx context.Context, db bun.IDB, system, kind, number, contractNo, part, detail string) error {
 	entry := &LedgerEntry{
 		System:     system,
 		Kind:       kind,
 		Number:     number,
 		ContractNo: contractNo,
+		Part:       part,
 		Detail:     detail,
 		CreatedAt:  time.Now().UTC(),
 	}
@@ -69,21 +88,22 @@ type KindCount struct {
 	Documents int    `bun:"documents" json:"documents"`
 	Contracts int    `bun:"contracts" json:"contracts"`
 	// Duplicated is the number of contracts with more than one document of
-	// this kind.
+	// this kind for the same part, for example two receipts of one
+	// instalment.
 	Duplicated int `bun:"duplicated" json:"duplicated"`
 }
 
 // Summary counts documents, distinct contracts and contracts with more
-// than one document, per system and kind.
+// than one document for the same part, per system and kind.
 func (l *Ledger) Summary(ctx context.Context) ([]KindCount, error) {
 	var counts []KindCount
 	err := l.db.NewRaw(`
 		SELECT system, kind,
 		       SUM(n) AS documents,
-		       COUNT(*) AS contracts,
-		       SUM(CASE WHEN n > 1 THEN 1 ELSE 0 END) AS duplicated
-		FROM (SELECT system, kind, contract_no, COUNT(*) AS n
-		      FROM sim_ledger GROUP BY system, kind, contract_no) AS per_contract
+		       COUNT(DISTINCT contract_no) AS contracts,
+		       COUNT(DISTINCT CASE WHEN n > 1 THEN contract_no END) AS duplicated
+		FROM (SELECT system, kind, contract_no, part, COUNT(*) AS n
+		      FROM sim_ledger GROUP BY system, kind, contract_no, part) AS per_part
 		GROUP BY system, kind
 		ORDER BY system, kind`).Scan(ctx, &counts)
 	if err != nil {

@@ -190,18 +190,12 @@ type ApprovalFilter struct {
 // ListApprovals returns approvals ordered by ID, each with its decisions.
 func (s *Store) ListApprovals(ctx context.Context, filter ApprovalFilter) ([]Approval, error) {
 	var approvals []Approval
-	q := s.DB.NewSelect().Model(&approvals).Order("id")
+	q := s.DB.NewSelect().Model(&approvals)
 	if filter.State != "" {
 		q = q.Where("state = ?", filter.State)
 	}
-	if filter.After != "" {
-		q = q.Where("id > ?", filter.After)
-	}
-	limit := filter.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	if err := q.Limit(int64(limit)).Scan(ctx); err != nil {
+	q = keysetPage(q, "id", false, filter.After, filter.Limit)
+	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list approvals: %w", err)
 	}
 	ids := make([]string, len(approvals))

@@ -203,11 +203,7 @@ func (s *Store) ListBankLines(ctx context.Context, filter BankLineFilter) ([]Ban
 	if filter.Status != "" {
 		q = q.Where("status = ?", filter.Status)
 	}
-	limit := filter.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	if err := q.Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := q.Limit(int64(PageLimit(filter.Limit))).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list bank lines: %w", err)
 	}
 	return lines, nil
@@ -218,7 +214,9 @@ func (s *Store) ListBankLines(ctx context.Context, filter BankLineFilter) ([]Ban
 var ErrLineNotAssignable = errors.New("bank line is not unmatched")
 
 // AssignLine allocates an unmatched line to a contract on a person's
-// decision and closes the line's attention item.
+// decision, records the decision in the allocation audit and closes the
+// line's attention item. It returns ErrAssignmentRejected for a closed or
+// cancelled contract and for a contract in another currency than the line.
 func (s *Store) AssignLine(ctx context.Context, lineID, contractNo, by string) (*Allocation, error) {
 	var allocation *Allocation
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -236,6 +234,9 @@ func (s *Store) AssignLine(ctx context.Context, lineID, contractNo, by string) (
 			}
 			return fmt.Errorf("read contract %s: %w", contractNo, err)
 		}
+		if err := checkAssignable(line, contract); err != nil {
+			return err
+		}
 		allocation = &Allocation{
 			ID: lineID + "/" + contractNo, LineID: lineID, ContractNo: contractNo,
 			Amount: line.Amount, Method: MatchManual, CreatedBy: by, CreatedAt: now(),
@@ -244,6 +245,9 @@ func (s *Store) AssignLine(ctx context.Context, lineID, contractNo, by string) (
 			return err
 		}
 		if err := SetLineStatus(ctx, tx, lineID, LineMatched, line.Amount, "assigned to "+contractNo+" by "+by); err != nil {
+			return err
+		}
+		if err := addAllocationAudit(ctx, tx, allocation, AllocationAssigned, by, ""); err != nil {
 			return err
 		}
 		return ResolveAttention(ctx, tx, AttentionUnmatchedLine, lineID, by, "assigned to "+contractNo)

@@ -66,18 +66,12 @@ type ContractFilter struct {
 // ListContracts returns contracts ordered by number.
 func (s *Store) ListContracts(ctx context.Context, filter ContractFilter) ([]Contract, error) {
 	var contracts []Contract
-	q := s.DB.NewSelect().Model(&contracts).Order("contract_no")
+	q := s.DB.NewSelect().Model(&contracts)
 	if filter.State != "" {
 		q = q.Where("state = ?", filter.State)
 	}
-	if filter.After != "" {
-		q = q.Where("contract_no > ?", filter.After)
-	}
-	limit := filter.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	if err := q.Limit(int64(limit)).Scan(ctx); err != nil {
+	q = keysetPage(q, "contract_no", false, filter.After, filter.Limit)
+	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list contracts: %w", err)
 	}
 	return contracts, nil
@@ -243,6 +237,18 @@ func (s *Store) MarkWorkflowsStarted(ctx context.Context, contractNos []string, 
 	return nil
 }
 
+// SetInvoiceTaxRate records the VAT rate of the contract's invoice.
+func SetInvoiceTaxRate(ctx context.Context, db bun.IDB, contractNo string, rate decimal.Decimal) error {
+	_, err := db.NewUpdate().Model((*Contract)(nil)).
+		Set("invoice_tax_rate = ?", rate).
+		Where("contract_no = ?", contractNo).
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("record invoice tax rate of %s: %w", contractNo, err)
+	}
+	return nil
+}
+
 // AddAttention records an item for a person. An item with the same kind
 // and reference is recorded once; it returns false for a repeat.
 func AddAttention(ctx context.Context, db bun.IDB, item *AttentionItem) (bool, error) {
@@ -276,13 +282,36 @@ type AttentionFilter struct {
 	OpenOnly   bool
 	Kind       string
 	ContractNo string
-	Limit      int
+	// After is the last item id of the previous page. Items run newest
+	// first, so the next page holds the items with lower ids.
+	After int64
+	// Limit is 1 to 1000, and other values mean 100.
+	Limit int
 }
 
 // ListAttention returns attention items, newest first.
 func (s *Store) ListAttention(ctx context.Context, filter AttentionFilter) ([]AttentionItem, error) {
 	var items []AttentionItem
-	q := s.DB.NewSelect().Model(&items).OrderExpr("id DESC")
+	q := keysetPage(s.DB.NewSelect().Model(&items).Apply(filter.where), "id", true, max(filter.After, 0), filter.Limit)
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list attention items: %w", err)
+	}
+	return items, nil
+}
+
+// CountAttention returns the number of attention items that the filter
+// selects past filter.After, ignoring filter.Limit. After a page, pass the
+// page's last id as After to learn how many items remain.
+func (s *Store) CountAttention(ctx context.Context, filter AttentionFilter) (int64, error) {
+	n, err := s.DB.NewSelect().Model((*AttentionItem)(nil)).Apply(filter.where).
+		Apply(keysetFrom("id", true, max(filter.After, 0))).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count attention items: %w", err)
+	}
+	return n, nil
+}
+
+func (filter AttentionFilter) where(q *bun.SelectQuery) *bun.SelectQuery {
 	if filter.OpenOnly {
 		q = q.Where("resolved_at IS NULL")
 	}
@@ -292,14 +321,7 @@ func (s *Store) ListAttention(ctx context.Context, filter AttentionFilter) ([]At
 	if filter.ContractNo != "" {
 		q = q.Where("contract_no = ?", filter.ContractNo)
 	}
-	limit := filter.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	if err := q.Limit(int64(limit)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("list attention items: %w", err)
-	}
-	return items, nil
+	return q
 }
 
 // GetCursor returns the stored cursor value, "" if none.

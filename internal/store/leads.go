@@ -51,7 +51,7 @@ type LeadFilter struct {
 // ListLeads returns leads ordered by opportunity id.
 func (s *Store) ListLeads(ctx context.Context, filter LeadFilter) ([]Lead, error) {
 	var leads []Lead
-	q := s.DB.NewSelect().Model(&leads).Order("opportunity_id")
+	q := s.DB.NewSelect().Model(&leads)
 	if filter.State != "" {
 		q = q.Where("state = ?", filter.State)
 	}
@@ -61,14 +61,8 @@ func (s *Store) ListLeads(ctx context.Context, filter LeadFilter) ([]Lead, error
 	if filter.Rep != "" {
 		q = q.Where("sales_agent = ?", filter.Rep)
 	}
-	if filter.After != "" {
-		q = q.Where("opportunity_id > ?", filter.After)
-	}
-	limit := filter.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	if err := q.Limit(int64(limit)).Scan(ctx); err != nil {
+	q = keysetPage(q, "opportunity_id", false, filter.After, filter.Limit)
+	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list leads: %w", err)
 	}
 	return leads, nil

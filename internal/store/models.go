@@ -201,18 +201,23 @@ type Contract struct {
 	Quantity      decimal.Decimal `bun:"quantity" json:"quantity"`
 	UnitPrice     decimal.Decimal `bun:"unit_price" json:"unit_price"`
 	// Amount is the tax-inclusive contract total.
-	Amount            decimal.Decimal `bun:"amount" json:"amount"`
-	Currency          string          `bun:"currency" json:"currency"`
-	TaxRate           decimal.Decimal `bun:"tax_rate" json:"tax_rate"`
-	TaxCode           string          `bun:"tax_code" json:"tax_code"`
-	SignedOn          time.Time       `bun:"signed_on" json:"signed_on"`
-	Source            string          `bun:"source" json:"source"`
-	State             string          `bun:"state" json:"state"`
-	StateReason       string          `bun:"state_reason" json:"state_reason,omitempty"`
-	PaidAmount        decimal.Decimal `bun:"paid_amount" json:"paid_amount"`
-	WorkflowID        string          `bun:"workflow_id" json:"workflow_id"`
-	WorkflowStartedAt *time.Time      `bun:"workflow_started_at" json:"workflow_started_at,omitempty"`
-	ClosedAt          *time.Time      `bun:"closed_at" json:"closed_at,omitempty"`
+	Amount   decimal.Decimal `bun:"amount" json:"amount"`
+	Currency string          `bun:"currency" json:"currency"`
+	// TaxRate is the VAT rate in force on the signing date.
+	TaxRate decimal.Decimal `bun:"tax_rate" json:"tax_rate"`
+	// InvoiceTaxRate is the VAT rate of the last invoice requested for the
+	// contract, which is the rate in force on the day it was prepared. It is
+	// null until an invoice is requested.
+	InvoiceTaxRate    decimal.NullDecimal `bun:"invoice_tax_rate" json:"invoice_tax_rate"`
+	TaxCode           string              `bun:"tax_code" json:"tax_code"`
+	SignedOn          time.Time           `bun:"signed_on" json:"signed_on"`
+	Source            string              `bun:"source" json:"source"`
+	State             string              `bun:"state" json:"state"`
+	StateReason       string              `bun:"state_reason" json:"state_reason,omitempty"`
+	PaidAmount        decimal.Decimal     `bun:"paid_amount" json:"paid_amount"`
+	WorkflowID        string              `bun:"workflow_id" json:"workflow_id"`
+	WorkflowStartedAt *time.Time          `bun:"workflow_started_at" json:"workflow_started_at,omitempty"`
+	ClosedAt          *time.Time          `bun:"closed_at" json:"closed_at,omitempty"`
 	// EndDate is the last day of the contract term, nil until the
 	// contract-signed event, the API or the renewal planner sets it.
 	EndDate *time.Time `bun:"end_date" json:"end_date,omitempty"`

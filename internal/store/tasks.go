@@ -183,7 +183,7 @@ type TaskFilter struct {
 // ListTasks returns tasks ordered by id, oldest first.
 func (s *Store) ListTasks(ctx context.Context, filter TaskFilter) ([]Task, error) {
 	var tasks []Task
-	q := s.DB.NewSelect().Model(&tasks).Order("id")
+	q := s.DB.NewSelect().Model(&tasks)
 	if filter.Assignee != "" {
 		q = q.Where("assignee = ?", filter.Assignee)
 	}
@@ -199,14 +199,8 @@ func (s *Store) ListTasks(ctx context.Context, filter TaskFilter) ([]Task, error
 	if filter.DueBefore != nil {
 		q = q.Where("due_at IS NOT NULL AND due_at < ?", filter.DueBefore.UTC())
 	}
-	if filter.After > 0 {
-		q = q.Where("id > ?", filter.After)
-	}
-	limit := filter.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	if err := q.Limit(int64(limit)).Scan(ctx); err != nil {
+	q = keysetPage(q, "id", false, max(filter.After, 0), filter.Limit)
+	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
 	return tasks, nil

@@ -127,11 +127,7 @@ func ListTickets(ctx context.Context, db bun.IDB, filter TicketFilter) ([]Ticket
 	if strings.TrimSpace(filter.Customer) != "" {
 		q = q.Where("customer_no = ?", numbering.CustomerNo(filter.Customer))
 	}
-	limit := filter.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	if err := q.Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := q.Limit(int64(PageLimit(filter.Limit))).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list tickets: %w", err)
 	}
 	return tickets, nil

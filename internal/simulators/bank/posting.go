@@ -112,7 +112,7 @@ func (s *Simulator) post(ctx context.Context, key string) error {
 				return fmt.Errorf("mark payment %s posted: %w", member.Key, err)
 			}
 			detail := fmt.Sprintf("amount %s, payer %s, remark %q", line.Amount, line.CounterpartyName, line.Remark)
-			if err := simulators.Record(ctx, tx, ledgerSystem, lineReceipt, line.SerialNo, member.ContractNo, detail); err != nil {
+			if err := simulators.RecordPart(ctx, tx, ledgerSystem, lineReceipt, line.SerialNo, member.ContractNo, member.instalment(), detail); err != nil {
 				return err
 			}
 		}

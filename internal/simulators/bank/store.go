@@ -52,6 +52,16 @@ type paymentRow struct {
 	CreatedAt      time.Time `bun:"created_at,notnull" json:"created_at"`
 }
 
+// instalment names the payment's instalment for the ledger: "advance",
+// "balance", or "balance part 1" and "balance part 2" for the two lines of
+// a partial payment.
+func (p *paymentRow) instalment() string {
+	if p.Part > 0 {
+		return fmt.Sprintf("%s part %d", p.Kind, p.Part)
+	}
+	return p.Kind
+}
+
 // orderRow remembers what a customer owes under a contract, in the
 // contract's currency. The invoice may be in another currency (a VAT
 // invoice is always in CNY), so the rest is computed from this total.
