@@ -127,6 +127,14 @@ var replayCases = []replayCase{
 		signals:       []string{workflows.SignalTicketReturned},
 		activityTasks: true,
 	},
+	{
+		file: "sync_erp_paged.json", workflowType: workflows.SyncERPName,
+		lastEvent: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, activityTasks: true,
+	},
+	{
+		file: "sync_erp_dead_letters_continued.json", workflowType: workflows.SyncERPName,
+		lastEvent: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, activityTasks: true,
+	},
 }
 
 // TestReplayHistories replays every saved history against the current
@@ -145,6 +153,7 @@ func TestReplayHistories(t *testing.T) {
 			replayer.RegisterWorkflowWithOptions(workflows.Ticket, workflow.RegisterOptions{Name: workflows.TicketName})
 			replayer.RegisterWorkflowWithOptions(workflows.Approval, workflow.RegisterOptions{Name: workflows.ApprovalName})
 			replayer.RegisterWorkflowWithOptions(workflows.LeadSLA, workflow.RegisterOptions{Name: workflows.LeadSLAName})
+			replayer.RegisterWorkflowWithOptions(workflows.SyncERP, workflow.RegisterOptions{Name: workflows.SyncERPName})
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(quietLogger(), path); err != nil {
 				t.Fatalf("replay of %s failed, so the current code would break workflows recorded by the previous one: %v", path, err)
 			}
