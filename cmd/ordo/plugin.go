@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
+	"github.com/ordo-project/ordo/connectors"
 	"github.com/ordo-project/ordo/internal/config"
 	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/plugins/erpplugin"
@@ -143,7 +144,7 @@ func verifyPlugin(ctx context.Context, p config.Plugin, logger *logrus.Logger, t
 	erp := host.NewERP(p, logger)
 	defer erp.Close()
 	if err := erp.Start(); err != nil {
-		return err
+		return startCause(err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -158,4 +159,15 @@ func verifyPlugin(ctx context.Context, p config.Plugin, logger *logrus.Logger, t
 	fmt.Fprintf(out, "%s: ok: checksum ok, protocol %d (ordo speaks %d), connector %q version %q, ping %s\n",
 		p.Name, info.ProtocolVersion, erpplugin.ProtocolVersion, info.Connector, info.Version, time.Since(started).Round(time.Microsecond))
 	return nil
+}
+
+// startCause returns the cause of a failed plugin start without the
+// connector error's wrapping ("plugin NAME start: auth code ..."), whose
+// error kind is meant for ordo's retry decisions, not for the operator.
+func startCause(err error) error {
+	var connectorErr *connectors.Error
+	if errors.As(err, &connectorErr) && connectorErr.Operation == "start" && connectorErr.Err != nil {
+		return connectorErr.Err
+	}
+	return err
 }
