@@ -27,6 +27,7 @@ func newDLQCommand() *cobra.Command {
 func newDLQListCommand(flags *clientFlags) *cobra.Command {
 	var state, syncName string
 	var limit int
+	var after int64
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List dead letters, newest first",
@@ -40,9 +41,10 @@ func newDLQListCommand(flags *clientFlags) *cobra.Command {
 				query.Set("sync", syncName)
 			}
 			query.Set("limit", strconv.Itoa(limit))
-			var list struct {
-				DeadLetters []store.DeadLetter `json:"dead_letters"`
+			if after > 0 {
+				query.Set("after", strconv.FormatInt(after, 10))
 			}
+			var list api.DeadLetterList
 			if err := flags.client().Get(cmd.Context(), "/api/v1/dead-letters", query, &list); err != nil {
 				return err
 			}
@@ -58,12 +60,19 @@ func newDLQListCommand(flags *clientFlags) *cobra.Command {
 			for _, letter := range list.DeadLetters {
 				fmt.Fprintf(table, "%d\t%s\t%s\t%s\t%d\t%s\n", letter.ID, letter.SyncName, letter.RecordKey, letter.State, letter.Attempts, letter.Error)
 			}
-			return table.Flush()
+			if err := table.Flush(); err != nil {
+				return err
+			}
+			if list.Next != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "\nMore dead letters follow: run again with --after %s.\n", list.Next)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&state, "state", "open", "open, requeued or resolved; empty lists all")
 	cmd.Flags().StringVar(&syncName, "sync", "", "only this sync, e.g. customers or documents:SAL_SaleOrder")
 	cmd.Flags().IntVar(&limit, "limit", 100, "maximum number of dead letters to list (1 to 1000)")
+	cmd.Flags().Int64Var(&after, "after", 0, "list the dead letters older than this id, the last of the previous page")
 	return cmd
 }
 

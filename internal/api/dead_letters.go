@@ -2,8 +2,10 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/ordo-project/ordo/internal/erpsync"
 	"github.com/ordo-project/ordo/internal/store"
@@ -14,7 +16,14 @@ type RetryRequest struct {
 	By string `json:"by"`
 }
 
-// listDeadLetters serves GET /api/v1/dead-letters?state=open&sync=customers&limit=100.
+// DeadLetterList is one page of dead letters, newest first.
+type DeadLetterList struct {
+	DeadLetters []store.DeadLetter `json:"dead_letters"`
+	// Next is the value of "after" for the next page, empty on the last.
+	Next string `json:"next,omitempty"`
+}
+
+// listDeadLetters serves GET /api/v1/dead-letters?state=open&sync=customers&limit=100&after=ID.
 func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
 	query := r.URL.Query()
 	filter := store.DeadLetterFilter{State: query.Get("state"), SyncName: query.Get("sync")}
@@ -28,12 +37,18 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
 	if filter.Limit, ok = pageLimit(w, query, store.DefaultPageLimit); !ok {
 		return
 	}
+	if filter.After, ok = pageAfterID(w, query, "dead letter"); !ok {
+		return
+	}
 	letters, err := store.ListDeadLetters(r.Context(), s.Store.DB, filter)
 	if err != nil {
 		s.writeStoreError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"dead_letters": letters})
+	writeJSON(w, http.StatusOK, DeadLetterList{
+		DeadLetters: letters,
+		Next:        nextCursor(letters, filter.Limit, func(l store.DeadLetter) string { return strconv.FormatInt(l.ID, 10) }),
+	})
 }
 
 // retryDeadLetter serves POST /api/v1/dead-letters/{id}/retry with a
@@ -49,7 +64,9 @@ func (s *Server) retryDeadLetter(w http.ResponseWriter, r *http.Request) {
 		writeBodyError(w, err)
 		return
 	}
-	if req.By == "" {
+	// Retry rejects a blank name too, with an error the switch below
+	// would report as a database error.
+	if strings.TrimSpace(req.By) == "" {
 		writeError(w, http.StatusBadRequest, "invalid_argument", "by is required: name the operator for the audit")
 		return
 	}
@@ -58,6 +75,9 @@ func (s *Server) retryDeadLetter(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, erpsync.ErrAlreadyResolved):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found",
+			fmt.Sprintf("dead letter %d not found: use an id from GET /api/v1/dead-letters (ordo dlq list)", id))
 	case err != nil:
 		s.writeStoreError(w, err)
 	default:

@@ -252,18 +252,18 @@ func ResolveDeadLetters(ctx context.Context, db bun.IDB, syncName string, record
 type DeadLetterFilter struct {
 	State    string
 	SyncName string
-	// Limit caps the rows returned. 0 means 100.
+	// After is the last id of the previous page. Dead letters run newest
+	// first, so the next page contains the lower ids. 0 starts at the
+	// newest.
+	After int64
+	// Limit is 1 to MaxPageLimit, and other values mean DefaultPageLimit.
 	Limit int
 }
 
-// ListDeadLetters returns dead letters, newest first.
+// ListDeadLetters returns one page of dead letters, newest first.
 func ListDeadLetters(ctx context.Context, db bun.IDB, filter DeadLetterFilter) ([]DeadLetter, error) {
-	limit := filter.Limit
-	if limit <= 0 {
-		limit = 100
-	}
 	letters := []DeadLetter{}
-	q := db.NewSelect().Model(&letters).OrderExpr("id DESC").Limit(int64(limit))
+	q := keysetPage(db.NewSelect().Model(&letters), "id", true, max(filter.After, 0), filter.Limit)
 	if filter.State != "" {
 		q = q.Where("state = ?", filter.State)
 	}
