@@ -173,22 +173,7 @@ func (s *standInTasks) CloseTasks(context.Context, activities.CloseTasksRequest)
 // worker of the renewal and ticket workflows on historyTaskQueue.
 func startHistoryWorker(t *testing.T) (client.Client, *store.Store) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	srv, err := devserver.Start(ctx, devserver.Config{DataDir: t.TempDir(), FrontendAddress: freeAddress(t)})
-	if err != nil {
-		t.Fatalf("start embedded Temporal server: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
-	c, err := client.Dial(client.Options{
-		HostPort: srv.FrontendAddress(), Namespace: srv.Namespace(),
-		Logger: logging.NewSDKLogger(logging.Discard().WithField(logging.KeyComponent, "history-client")),
-	})
-	if err != nil {
-		t.Fatalf("connect to Temporal: %v", err)
-	}
-	t.Cleanup(c.Close)
-
+	c := startHistoryTemporal(t)
 	st := storetest.Open(t, "sqlite")
 	w := worker.New(c, historyTaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.Renewal, workflow.RegisterOptions{Name: workflows.RenewalName})
@@ -297,4 +282,26 @@ func writeHistoryFile(t *testing.T, c client.Client, workflowID, runID, name str
 		t.Fatalf("write history of %s: %v", workflowID, err)
 	}
 	t.Logf("wrote %s: %d events of %s", path, len(history.Events), workflowID)
+}
+
+// startHistoryTemporal starts an embedded Temporal server and returns a
+// client of it. Both stop when the test ends.
+func startHistoryTemporal(t *testing.T) client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := devserver.Start(ctx, devserver.Config{DataDir: t.TempDir(), FrontendAddress: freeAddress(t)})
+	if err != nil {
+		t.Fatalf("start embedded Temporal server: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	c, err := client.Dial(client.Options{
+		HostPort: srv.FrontendAddress(), Namespace: srv.Namespace(),
+		Logger: logging.NewSDKLogger(logging.Discard().WithField(logging.KeyComponent, "history-client")),
+	})
+	if err != nil {
+		t.Fatalf("connect to Temporal: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/ordo-project/ordo/activities"
 	kingdee "github.com/ordo-project/ordo/connectors/kingdee"
-	"github.com/ordo-project/ordo/internal/devserver"
 	"github.com/ordo-project/ordo/internal/erpsync"
 	"github.com/ordo-project/ordo/internal/logging"
 	kingdeesim "github.com/ordo-project/ordo/internal/simulators/kingdee"
@@ -123,20 +122,7 @@ func startSyncHistoryWorker(t *testing.T, customers kingdeesim.GenerateOptions) 
 		t.Fatalf("create Kingdee client: %v", err)
 	}
 
-	srv, err := devserver.Start(ctx, devserver.Config{DataDir: t.TempDir(), FrontendAddress: freeAddress(t)})
-	if err != nil {
-		t.Fatalf("start embedded Temporal server: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
-	c, err := client.Dial(client.Options{
-		HostPort: srv.FrontendAddress(), Namespace: srv.Namespace(),
-		Logger: logging.NewSDKLogger(logging.Discard().WithField(logging.KeyComponent, "history-client")),
-	})
-	if err != nil {
-		t.Fatalf("connect to Temporal: %v", err)
-	}
-	t.Cleanup(c.Close)
-
+	c := startHistoryTemporal(t)
 	st := storetest.Open(t, "sqlite")
 	w := worker.New(c, syncHistoryTaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.SyncERP, workflow.RegisterOptions{Name: workflows.SyncERPName})
