@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"net/http/httptest"
 	"os"
@@ -25,6 +26,10 @@ import (
 
 // syncHistoryTaskQueue is the task queue of the SyncERP history capture.
 const syncHistoryTaskQueue = "history-sync-erp"
+
+// syncHistoryERPPassword is the Kingdee simulator's password in the
+// capture, which a saved history must not contain.
+const syncHistoryERPPassword = "sync-history-password"
 
 // TestWriteHistoriesSyncERP captures histories of the SyncERP workflow for
 // workflows/replay_test.go. It runs with TestWriteHistories (the -run
@@ -61,6 +66,7 @@ func TestWriteHistoriesSyncERP(t *testing.T) {
 		}
 		checkDeadLetters(t, st, 0)
 		writeHistoryFile(t, c, id, run.GetRunID(), "sync_erp_paged.json")
+		checkNoERPPassword(t, "sync_erp_paged.json")
 	})
 
 	t.Run("dead letters and continue-as-new", func(t *testing.T) {
@@ -78,6 +84,7 @@ func TestWriteHistoriesSyncERP(t *testing.T) {
 		waitRunClosed(t, c, id, run.GetRunID(), enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW)
 		checkDeadLetters(t, st, 2)
 		writeHistoryFile(t, c, id, run.GetRunID(), "sync_erp_dead_letters_continued.json")
+		checkNoERPPassword(t, "sync_erp_dead_letters_continued.json")
 
 		// The continued run syncs the document streams and completes.
 		var result workflows.SyncERPResult
@@ -98,7 +105,8 @@ func startSyncHistoryWorker(t *testing.T, customers kingdeesim.GenerateOptions) 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	const account, user, password = "ordo-history", "sync", "sync-password"
+	const account, user = "ordo-history", "sync"
+	password := syncHistoryERPPassword
 	simulator, err := kingdeesim.New(kingdeesim.Config{
 		Path: filepath.Join(t.TempDir(), "simulators.db"), AccountID: account, Username: user, Password: password,
 		Logger: logging.Discard(), CompletionDelay: time.Hour,
@@ -144,4 +152,19 @@ func checkDeadLetters(t *testing.T, st *store.Store, want int) {
 	if len(letters) != want {
 		t.Fatalf("store contains %d open dead letters, expected %d: %+v", len(letters), want, letters)
 	}
+}
+
+// checkNoERPPassword fails when the saved history name contains the
+// simulator's password, as text or in a payload.
+func checkNoERPPassword(t *testing.T, name string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(historiesDir, name))
+	if err != nil {
+		t.Fatalf("read saved history: %v", err)
+	}
+	history, err := client.HistoryFromJSON(bytes.NewReader(data), client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatalf("decode saved history %s: %v", name, err)
+	}
+	checkNoSecrets(t, history, data, map[string]string{"ERP password": syncHistoryERPPassword})
 }
