@@ -61,10 +61,10 @@ func (s *Server) completeTaskPage(w http.ResponseWriter, r *http.Request) {
 		if failure.err != nil {
 			status = http.StatusInternalServerError
 		}
-		// The task is done but its workflow missed the signal: the
-		// form stays, so the person can send it again.
-		page.ShowForm = page.ShowForm || failure.status == http.StatusServiceUnavailable
 	}
+	// After a 503 the task is done but its workflow missed the signal, so
+	// the form stays for the person to send it again.
+	page.ShowForm = page.Task.State == store.TaskOpen || (failure != nil && failure.status == http.StatusServiceUnavailable)
 	s.writeTaskPage(w, r, status, page)
 }
 
