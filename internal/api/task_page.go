@@ -16,7 +16,7 @@ import (
 const maxFormBytes = 64 << 10
 
 // showTaskPage serves GET /t/{id}?sig=..., the page that a task's
-// notification links to. The signature stands in for the API token.
+// notification links to. The signature replaces the API token.
 func (s *Server) showTaskPage(w http.ResponseWriter, r *http.Request) {
 	locale, explicit := taskpage.Locale(r)
 	task, ok := s.signedTask(w, r, locale)
@@ -39,6 +39,7 @@ func (s *Server) completeTaskPage(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
+		s.Logger.WithError(err).WithField("task_id", task.ID).Info("task page: completion form rejected as unreadable")
 		s.writeTaskPage(w, r, http.StatusBadRequest, taskpage.Page{Locale: locale, Message: s.pageText(locale, "invalid_form_body", nil)})
 		return
 	}

@@ -133,13 +133,13 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) {
 }
 
 // completionError is a task completion that was rejected or failed, with
-// the status and error code of its API answer.
+// the status and error code of its API response.
 type completionError struct {
 	status  int
 	code    string
 	message string
-	// err, when set, is the store error behind the failure, and the answer
-	// is writeStoreError's.
+	// err, when set, is the store error behind the failure, and
+	// writeStoreError writes the response.
 	err error
 	// task is the task as read, when it was read.
 	task *store.Task

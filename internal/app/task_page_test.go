@@ -17,10 +17,10 @@ import (
 	"github.com/ordo-project/ordo/workflows"
 )
 
-// TestTaskPageFromWeComCard opens a task from a workflow, reads the link
-// of the text card that reached the WeCom simulator, restarts the stack,
-// opens the link with 200 and completes the task through the page's form,
-// then checks that the workflow received the completion.
+// TestTaskPageFromWeComCard opens a task from a workflow and reads the
+// link of the text card that reached the WeCom simulator. After a restart
+// of the stack the link opens with 200, the page's form completes the
+// task, and the workflow receives the completion.
 func TestTaskPageFromWeComCard(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, stackOptions{})

@@ -14,9 +14,9 @@ import (
 	"strings"
 )
 
-// sigBytes is how many bytes of the HMAC-SHA256 a signature keeps:
+// signatureBytes is how many bytes of the HMAC-SHA256 a signature keeps:
 // 128 bits, 22 characters of URL-safe base64.
-const sigBytes = 16
+const signatureBytes = 16
 
 // Path returns the path of task id's page.
 func Path(id int64) string {
@@ -30,7 +30,7 @@ func Sign(secret []byte, id int64, key string) string {
 	// The id and the key are separated by a byte that neither contains,
 	// so no other pair signs the same message.
 	mac.Write([]byte("ordo-task-link\x00" + strconv.FormatInt(id, 10) + "\x00" + key))
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:sigBytes])
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:signatureBytes])
 }
 
 // Verify reports whether sig is the signature of the task with id and key

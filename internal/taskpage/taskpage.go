@@ -103,7 +103,7 @@ func Text(locale, id string, data map[string]string) (string, error) {
 	return text, nil
 }
 
-// Page is what one rendering of the page shows.
+// Page is the content of one rendering of the task page.
 type Page struct {
 	Locale string
 	// Location is the time zone of the times shown; nil means UTC.
@@ -134,7 +134,7 @@ type Notice struct {
 // view is the template's data.
 type view struct {
 	Page
-	T                                  map[string]string
+	Labels                             map[string]string
 	StateText, Due, Created, Completed string
 	Cancelled                          string
 }
@@ -165,13 +165,13 @@ func (p Page) view() (view, error) {
 	if p.Location == nil {
 		p.Location = time.UTC
 	}
-	v := view{Page: p, T: make(map[string]string, len(labelIDs))}
+	v := view{Page: p, Labels: make(map[string]string, len(labelIDs))}
 	for _, id := range labelIDs {
 		text, err := Text(p.Locale, id, nil)
 		if err != nil {
 			return view{}, err
 		}
-		v.T[id] = text
+		v.Labels[id] = text
 	}
 	task := p.Task
 	if task == nil {
