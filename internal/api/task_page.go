@@ -40,7 +40,7 @@ func (s *Server) completeTaskPage(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		s.Logger.WithError(err).WithField("task_id", task.ID).Info("task page: completion form rejected as unreadable")
-		s.writeTaskPage(w, r, http.StatusBadRequest, taskpage.Page{Locale: locale, Message: s.pageText(locale, "invalid_form_body", nil)})
+		s.writeTaskPage(w, r, http.StatusBadRequest, s.errorPage(locale, "error_title", "invalid_form_body"))
 		return
 	}
 	by, note := r.PostForm.Get("by"), r.PostForm.Get("note")
@@ -79,13 +79,13 @@ func (s *Server) signedTask(w http.ResponseWriter, r *http.Request, locale strin
 		task, err = s.Store.GetTask(r.Context(), id)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.Logger.WithError(err).WithField("task_id", id).Error("task page: read task failed")
-			s.writeTaskPage(w, r, http.StatusInternalServerError, taskpage.Page{Locale: locale, Message: s.pageText(locale, "notice_failed", nil)})
+			s.writeTaskPage(w, r, http.StatusInternalServerError, s.errorPage(locale, "error_title", "notice_failed"))
 			return nil, false
 		}
 	}
 	if task == nil || !tasklink.Verify(s.LinkSecret, task.ID, task.Key, r.URL.Query().Get("sig")) {
 		s.Logger.WithField("task_path", r.URL.Path).Info("task page link rejected: unknown task or invalid signature")
-		s.writeTaskPage(w, r, http.StatusForbidden, taskpage.Page{Locale: locale, Message: s.pageText(locale, "invalid_link_body", nil)})
+		s.writeTaskPage(w, r, http.StatusForbidden, s.errorPage(locale, "invalid_link_title", "invalid_link_body"))
 		return nil, false
 	}
 	return task, true
@@ -152,6 +152,12 @@ func (s *Server) completionFailureText(r *http.Request, locale string, failure *
 		return s.pageText(locale, "notice_unavailable", nil)
 	}
 	return s.pageText(locale, "notice_failed", nil)
+}
+
+// errorPage returns the page of an error without a task, with the texts
+// headingID and messageID.
+func (s *Server) errorPage(locale, headingID, messageID string) taskpage.Page {
+	return taskpage.Page{Locale: locale, Heading: s.pageText(locale, headingID, nil), Message: s.pageText(locale, messageID, nil)}
 }
 
 // pageText returns a text of the task page. A missing text is a defect of

@@ -217,6 +217,13 @@ func TestTaskPageCompleteRejected(t *testing.T) {
 		expectOpen(t, task)
 	})
 
+	t.Run("oversized form", func(t *testing.T) {
+		task := seedTask(t, ts, "page-oversized", "Moses Frase", "lead_reminder", "lead:page-oversized", "")
+		ts.postForm(completePath(task), url.Values{"by": {"Moses Frase"}, "note": {strings.Repeat("x", maxFormBytes)}}).
+			expectPage(t, http.StatusBadRequest, "无法完成请求", "提交的表单无法读取")
+		expectOpen(t, task)
+	})
+
 	t.Run("cancelled task", func(t *testing.T) {
 		task := seedTask(t, ts, "page-cancelled", "Moses Frase", "lead_alert", "lead:page-cancelled", "")
 		if _, err := store.CancelTasks(ctx, ts.store.DB, "lead:page-cancelled", nil, "lead reassigned", testNow); err != nil {

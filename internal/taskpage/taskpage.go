@@ -9,14 +9,12 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
-	"gopkg.in/yaml.v3"
 
 	"github.com/ordo-project/ordo/internal/notify"
 	"github.com/ordo-project/ordo/internal/store"
@@ -38,24 +36,13 @@ var matcher = language.NewMatcher([]language.Tag{language.Make(notify.LocaleChin
 
 // loadBundle parses the embedded message files once.
 var loadBundle = sync.OnceValues(func() (*i18n.Bundle, error) {
-	bundle := i18n.NewBundle(language.Make(notify.LocaleChinese))
-	bundle.RegisterUnmarshalFunc("yaml", yaml.Unmarshal)
-	paths, err := fs.Glob(messageFiles, "messages/*.yaml")
-	if err != nil {
-		return nil, fmt.Errorf("list task page message files: %w", err)
-	}
-	for _, path := range paths {
-		if _, err := bundle.LoadMessageFileFS(messageFiles, path); err != nil {
-			return nil, fmt.Errorf("load task page message file %s: %w", path, err)
-		}
-	}
-	return bundle, nil
+	return notify.LoadMessages(messageFiles, "messages/*.yaml")
 })
 
 // labelIDs are the texts without params that the template shows.
 var labelIDs = []string{
 	"page_title", "assignee", "due", "state", "subject", "created", "completed", "note", "cancelled",
-	"form_heading", "form_by", "form_note", "form_submit", "switch_language", "back", "invalid_link_title",
+	"form_heading", "form_by", "form_note", "form_submit", "switch_language", "back",
 }
 
 // Locale returns the page's locale for r: the lang query parameter when
@@ -109,9 +96,9 @@ type Page struct {
 	// Location is the time zone of the times shown; nil means UTC.
 	Location *time.Location
 	// Task is the task shown. A nil Task renders an error page with
-	// Message.
-	Task    *store.Task
-	Message string
+	// Heading and Message.
+	Task             *store.Task
+	Heading, Message string
 	// Notice, when set, is the outcome of a completion, shown above the
 	// task.
 	Notice *Notice

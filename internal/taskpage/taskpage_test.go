@@ -156,8 +156,9 @@ func TestWriteDoneTask(t *testing.T) {
 
 func TestWriteErrorPage(t *testing.T) {
 	for _, locale := range locales {
-		_, header, body := render(t, Page{Locale: locale, Message: "link invalid"})
-		if !strings.Contains(body, "link invalid") || strings.Contains(body, "<form") {
+		_, header, body := render(t, Page{Locale: locale, Heading: "heading text", Message: "link invalid"})
+		if !strings.Contains(body, "<title>heading text</title>") || !strings.Contains(body, "<h1>heading text</h1>") ||
+			!strings.Contains(body, "link invalid") || strings.Contains(body, "<form") {
 			t.Errorf("error page in %s:\n%s", locale, body)
 		}
 		if header.Get("Cache-Control") != "no-store" || header.Get("Referrer-Policy") != "no-referrer" {
