@@ -13,6 +13,10 @@ import (
 	"github.com/ordo-project/ordo/internal/config"
 )
 
+// minLinkSecretLength is the shortest link secret accepted, in bytes. A
+// short secret lets anyone who guesses it sign links to every task.
+const minLinkSecretLength = 16
+
 // linkSecretFile is the file in the data dir where ordo dev keeps the
 // link secret it generated.
 const linkSecretFile = "link-secret"
@@ -28,6 +32,9 @@ func linkSecret(cfg *config.Config, dataDir string, dev bool, logger logrus.Fiel
 		return nil, fmt.Errorf("api.link_secret_file: %w", err)
 	}
 	if secret = strings.TrimSpace(secret); secret != "" {
+		if len(secret) < minLinkSecretLength {
+			return nil, fmt.Errorf("api.link_secret is %d bytes long: use at least %d, e.g. the output of openssl rand -hex 32", len(secret), minLinkSecretLength)
+		}
 		return []byte(secret), nil
 	}
 	if !dev {

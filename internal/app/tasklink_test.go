@@ -12,16 +12,16 @@ import (
 func TestLinkSecret(t *testing.T) {
 	logger := logging.Discard()
 	file := filepath.Join(t.TempDir(), "link-secret")
-	if err := os.WriteFile(file, []byte("from-file\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("from-file-0123456789\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
 	t.Run("configured value", func(t *testing.T) {
 		cfg := config.Default()
-		cfg.API.LinkSecret, cfg.API.LinkSecretFile = "from-config", file
+		cfg.API.LinkSecret, cfg.API.LinkSecretFile = "from-config-0123456789", file
 		secret, err := linkSecret(cfg, t.TempDir(), true, logger)
-		if err != nil || string(secret) != "from-config" {
-			t.Errorf("secret %q, error %v; expected from-config", secret, err)
+		if err != nil || string(secret) != "from-config-0123456789" {
+			t.Errorf("secret %q, error %v; expected from-config-0123456789", secret, err)
 		}
 	})
 
@@ -29,8 +29,16 @@ func TestLinkSecret(t *testing.T) {
 		cfg := config.Default()
 		cfg.API.LinkSecretFile = file
 		secret, err := linkSecret(cfg, t.TempDir(), false, logger)
-		if err != nil || string(secret) != "from-file" {
-			t.Errorf("secret %q, error %v; expected from-file", secret, err)
+		if err != nil || string(secret) != "from-file-0123456789" {
+			t.Errorf("secret %q, error %v; expected from-file-0123456789", secret, err)
+		}
+	})
+
+	t.Run("too short", func(t *testing.T) {
+		cfg := config.Default()
+		cfg.API.LinkSecret = "short"
+		if _, err := linkSecret(cfg, t.TempDir(), true, logger); err == nil {
+			t.Error("no error for a link secret of 5 bytes")
 		}
 	})
 
