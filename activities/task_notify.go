@@ -13,6 +13,7 @@ import (
 
 	"github.com/ordo-project/ordo/internal/notify"
 	"github.com/ordo-project/ordo/internal/store"
+	"github.com/ordo-project/ordo/internal/tasklink"
 )
 
 // kindTemplates is the template of each task kind when a request names
@@ -72,10 +73,20 @@ func (a *TaskActivities) insertTask(ctx context.Context, task *store.Task) (bool
 		if task.Link != "" || a.BaseURL == "" {
 			return nil
 		}
-		task.Link = strings.TrimRight(a.BaseURL, "/") + "/api/v1/tasks/" + strconv.FormatInt(task.ID, 10)
+		task.Link = a.taskLink(task)
 		return store.SetTaskLink(ctx, tx, task.ID, task.Link)
 	})
 	return inserted, err
+}
+
+// taskLink returns the link that the task's notifications carry: the
+// signed task page, or the API's JSON view of the task when no link
+// secret is configured.
+func (a *TaskActivities) taskLink(task *store.Task) string {
+	if len(a.LinkSecret) == 0 {
+		return strings.TrimRight(a.BaseURL, "/") + "/api/v1/tasks/" + strconv.FormatInt(task.ID, 10)
+	}
+	return tasklink.URL(a.BaseURL, a.LinkSecret, task.ID, task.Key)
 }
 
 // defaultChannels returns the channels of a request that names none.

@@ -39,10 +39,13 @@ type TaskActivities struct {
 	// DefaultChannels notify the assignee of a request that names no
 	// channels, e.g. [email, log]. Customer SMS tasks default to [sms, log].
 	DefaultChannels []string
-	// BaseURL is the API's public URL. A task's link is
-	// BaseURL/api/v1/tasks/ID, and no link is set when BaseURL is empty.
+	// BaseURL is the API's public URL. A task's link is its signed page,
+	// BaseURL/t/ID?sig=..., or BaseURL/api/v1/tasks/ID when LinkSecret is
+	// empty. No link is set when BaseURL is empty.
 	BaseURL string
-	Logger  *logrus.Logger
+	// LinkSecret signs the links of task pages; see package tasklink.
+	LinkSecret []byte
+	Logger     *logrus.Logger
 	// Outbox, when set, is kicked when a notification of a paced channel
 	// is recorded, so it goes out without waiting for the next pass.
 	Outbox interface{ Kick() }

@@ -44,6 +44,9 @@ type Server struct {
 	AdminToken string
 	// WebhookSecret verifies inbound CRM events and callbacks.
 	WebhookSecret []byte
+	// LinkSecret verifies the signed links of task pages; with none, every
+	// task page link is rejected.
+	LinkSecret []byte
 	// Contracts starts chains for newly recorded contracts.
 	Contracts ContractStarter
 	// Renewals plans and drives contract renewals; nil disables the
@@ -115,6 +118,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/customers/{name}/interactions", s.auth(s.recordInteraction))
 	mux.Handle("GET /api/v1/tasks/{id}", s.auth(s.showTask))
 	mux.Handle("POST /api/v1/tasks/{id}/complete", s.auth(s.completeTask))
+	mux.HandleFunc("GET /t/{id}", s.showTaskPage)
+	mux.HandleFunc("POST /t/{id}/complete", s.completeTaskPage)
 	mux.Handle("POST /api/v1/contracts/{no}/verify-phone", s.auth(s.verifyPhone))
 	mux.Handle("POST /api/v1/approvals", s.auth(s.requestApproval))
 	mux.Handle("GET /api/v1/approvals", s.auth(s.listApprovals))

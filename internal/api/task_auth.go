@@ -55,27 +55,25 @@ func (s *Server) assigneeManager(ctx context.Context, assignee string) (string, 
 	return director.Name, nil
 }
 
-// authorizeCompletion writes a 403 and returns false unless by may
-// complete the task: its assignee, the assignee's manager, or anyone on a
-// request with the admin token.
-func (s *Server) authorizeCompletion(w http.ResponseWriter, r *http.Request, task *store.Task, by string) bool {
+// authorizeCompletion returns nil when by may complete the task: its
+// assignee, the assignee's manager, or anyone on a request with the admin
+// token. Otherwise it returns the rejection, a 403.
+func (s *Server) authorizeCompletion(r *http.Request, task *store.Task, by string) *completionError {
 	if s.isAdmin(r) || strings.EqualFold(by, strings.TrimSpace(task.Assignee)) {
-		return true
+		return nil
 	}
 	manager, err := s.assigneeManager(r.Context(), task.Assignee)
 	if err != nil {
-		s.writeStoreError(w, err)
-		return false
+		return &completionError{err: err}
 	}
 	if manager != "" && strings.EqualFold(by, manager) {
-		return true
+		return nil
 	}
 	allowed := fmt.Sprintf("its assignee %s", task.Assignee)
 	if manager != "" {
 		allowed += fmt.Sprintf(" or their manager %s", manager)
 	}
 	s.Logger.WithField("task_id", task.ID).WithField("by", by).Warn("task completion by someone other than the assignee or their manager rejected")
-	writeError(w, http.StatusForbidden, "forbidden",
-		fmt.Sprintf("%s may not complete task %d (field by): only %s may, or a request with the admin token", by, task.ID, allowed))
-	return false
+	return &completionError{status: http.StatusForbidden, code: "forbidden", task: task, manager: manager,
+		message: fmt.Sprintf("%s may not complete task %d (field by): only %s may, or a request with the admin token", by, task.ID, allowed)}
 }

@@ -113,10 +113,7 @@ func (s *Server) showTask(w http.ResponseWriter, r *http.Request) {
 }
 
 // completeTask marks the task done and signals the workflow that opened
-// it. A repeated request signals again with the first completion, so a
-// client that lost the response, or got 503 because Temporal was down, can
-// retry. Workflows must therefore ignore a second completion of a task
-// they already handled.
+// it; see completeAndSignal.
 func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) {
 	id, ok := taskID(w, r)
 	if !ok {
@@ -127,35 +124,69 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) {
 		writeBodyError(w, err)
 		return
 	}
-	req.By = strings.TrimSpace(req.By)
-	if req.By == "" {
-		writeError(w, http.StatusBadRequest, "invalid_argument", "by is required: name the person who completed the task")
+	response, failure := s.completeAndSignal(r, id, req.By, req.Note)
+	if failure != nil {
+		s.writeCompletionError(w, failure)
 		return
 	}
+	writeJSON(w, http.StatusOK, response)
+}
 
+// completionError is a task completion that was rejected or failed, with
+// the status and error code of its API response.
+type completionError struct {
+	status  int
+	code    string
+	message string
+	// err, when set, is the store error behind the failure, and
+	// writeStoreError writes the response.
+	err error
+	// task is the task as read, when it was read.
+	task *store.Task
+	// manager is the manager of the assignee on a rejection of someone
+	// else, "" when the assignee has none.
+	manager string
+}
+
+func (s *Server) writeCompletionError(w http.ResponseWriter, failure *completionError) {
+	if failure.err != nil {
+		s.writeStoreError(w, failure.err)
+		return
+	}
+	writeError(w, failure.status, failure.code, failure.message)
+}
+
+// completeAndSignal marks task id done by the person by with note and
+// signals the workflow that opened it, the one completion path of the
+// API and the task page. A repeated request signals again with the first
+// completion, so a client that lost the response, or got 503 because
+// Temporal was down, can retry. Workflows must therefore ignore a second
+// completion of a task they already handled.
+func (s *Server) completeAndSignal(r *http.Request, id int64, by, note string) (CompleteTaskResponse, *completionError) {
+	by = strings.TrimSpace(by)
+	if by == "" {
+		return CompleteTaskResponse{}, &completionError{status: http.StatusBadRequest, code: "invalid_argument",
+			message: "by is required: name the person who completed the task"}
+	}
 	current, err := s.Store.GetTask(r.Context(), id)
 	if err != nil {
-		s.writeStoreError(w, err)
-		return
+		return CompleteTaskResponse{}, &completionError{err: err}
 	}
-	if !s.authorizeCompletion(w, r, current, req.By) {
-		return
+	if failure := s.authorizeCompletion(r, current, by); failure != nil {
+		return CompleteTaskResponse{}, failure
 	}
 
-	task, changed, err := s.Store.CompleteTask(r.Context(), id, req.By, req.Note, s.Now())
+	task, changed, err := s.Store.CompleteTask(r.Context(), id, by, note, s.Now())
 	if errors.Is(err, store.ErrTaskCancelled) {
-		writeError(w, http.StatusConflict, "conflict", cancelledMessage(task))
-		return
+		return CompleteTaskResponse{}, &completionError{status: http.StatusConflict, code: "conflict", message: cancelledMessage(task), task: task}
 	}
 	if err != nil {
-		s.writeStoreError(w, err)
-		return
+		return CompleteTaskResponse{}, &completionError{err: err}
 	}
 
 	response := CompleteTaskResponse{Task: task, Changed: changed, Signal: SignalNoWorkflow}
 	if task.WorkflowID == "" {
-		writeJSON(w, http.StatusOK, response)
-		return
+		return response, nil
 	}
 	completion := workflows.TaskCompletion{
 		TaskID: task.ID, Kind: task.Kind, Subject: task.Subject,
@@ -170,13 +201,12 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) {
 		response.Signal = SignalWorkflowNotRunning
 	case err != nil:
 		log.WithError(err).Error("signal of a completed task to its workflow failed")
-		writeError(w, http.StatusServiceUnavailable, "temporal_unavailable",
-			fmt.Sprintf("task %d is done, but the signal to its workflow %s failed: send the same request again later (%v)", task.ID, task.WorkflowID, err))
-		return
+		return response, &completionError{status: http.StatusServiceUnavailable, code: "temporal_unavailable", task: task,
+			message: fmt.Sprintf("task %d is done, but the signal to its workflow %s failed: send the same request again later (%v)", task.ID, task.WorkflowID, err)}
 	default:
 		response.Signal = SignalSent
 	}
-	writeJSON(w, http.StatusOK, response)
+	return response, nil
 }
 
 // taskID parses the {id} path value and writes a 400 response when it is

@@ -132,6 +132,10 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return err
 	}
 	endpoints.SecretFile = secretFile
+	links, err := linkSecret(cfg, opts.DataDir, opts.Dev, logger)
+	if err != nil {
+		return err
+	}
 
 	var sims *simulatorSet
 	if opts.Dev {
@@ -179,6 +183,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		if err != nil {
 			return err
 		}
+		deps.linkSecret = links
 		if err := deps.notify.useStore(st); err != nil {
 			return err
 		}
@@ -245,6 +250,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		Extra: map[string]http.Handler{},
 	}
 	server.AdminToken = adminToken
+	server.LinkSecret = links
 	if sims != nil {
 		server.Extra["GET /api/v1/dev/ledger"] = sims.ledgerHandler()
 	}

@@ -121,6 +121,9 @@ type connectorSet struct {
 	// tasks are the task activities; Run builds them so the outbox of
 	// paced channels shares them.
 	tasks *activities.TaskActivities
+	// linkSecret signs the task-page links of notifications; empty keeps
+	// the API links.
+	linkSecret []byte
 }
 
 // erpConnector is the ERP of the contract-to-cash chain and price lists.

@@ -165,6 +165,6 @@ func newWeComChannel(cfg config.WeCom, location *time.Location) (*wecom.Channel,
 func newTaskActivities(cfg *config.Config, deps *connectorSet, st *store.Store, logger *logrus.Logger) *activities.TaskActivities {
 	return &activities.TaskActivities{
 		Store: st, Channels: deps.notify.channels, Renderer: deps.notify.renderer,
-		DefaultChannels: cfg.Notify.Channels, BaseURL: strings.TrimRight(cfg.API.PublicURL, "/"), Logger: logger,
+		DefaultChannels: cfg.Notify.Channels, BaseURL: strings.TrimRight(cfg.API.PublicURL, "/"), LinkSecret: deps.linkSecret, Logger: logger,
 	}
 }

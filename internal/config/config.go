@@ -84,6 +84,12 @@ type API struct {
 	WebhookTolerance time.Duration `yaml:"webhook_tolerance"`
 	// PublicURL is how people reach the API, used in links.
 	PublicURL string `yaml:"public_url"`
+	// LinkSecret signs the links of task pages (/t/ID?sig=...) that
+	// notifications carry. Without it, notifications link to the API's
+	// JSON view of the task, which needs the API token. Prefer
+	// LinkSecretFile or ORDO_LINK_SECRET.
+	LinkSecret     string `yaml:"link_secret"`
+	LinkSecretFile string `yaml:"link_secret_file"`
 }
 
 // TaxRate is a VAT rate in force from a date until the next entry of the
@@ -351,6 +357,9 @@ func applyEnv(cfg *Config) {
 	}
 	if v := os.Getenv("ORDO_WEBHOOK_SECRET"); v != "" {
 		cfg.API.WebhookSecret = v
+	}
+	if v := os.Getenv("ORDO_LINK_SECRET"); v != "" {
+		cfg.API.LinkSecret = v
 	}
 }
 

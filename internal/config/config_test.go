@@ -222,3 +222,24 @@ func TestLoadAcceptsRangeBounds(t *testing.T) {
 		t.Errorf("configuration at the bounds was rejected: %v", err)
 	}
 }
+
+func TestLinkSecretFromEnvironment(t *testing.T) {
+	t.Setenv("ORDO_LINK_SECRET", "link-from-env")
+	cfg, err := Load(writeConfig(t, "api:\n  link_secret: link-from-file\n"))
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if cfg.API.LinkSecret != "link-from-env" {
+		t.Errorf("api.link_secret = %q, expected ORDO_LINK_SECRET to override the file", cfg.API.LinkSecret)
+	}
+}
+
+func TestExampleConfigKeepsLinkSecretInFile(t *testing.T) {
+	cfg, err := Load(filepath.Join("..", "..", "deploy", "ordo.example.yaml"))
+	if err != nil {
+		t.Fatalf("load example: %v", err)
+	}
+	if cfg.API.LinkSecretFile != "/etc/ordo/link-secret" || cfg.API.LinkSecret != "" {
+		t.Errorf("api link secret %q, file %q; expected only the file /etc/ordo/link-secret", cfg.API.LinkSecret, cfg.API.LinkSecretFile)
+	}
+}

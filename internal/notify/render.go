@@ -36,19 +36,25 @@ var messageFiles embed.FS
 
 // loadBundle parses the embedded message files once.
 var loadBundle = sync.OnceValues(func() (*i18n.Bundle, error) {
+	return LoadMessages(messageFiles, "messages/*.yaml")
+})
+
+// LoadMessages returns a bundle of the YAML message files in files whose
+// paths match pattern, with Simplified Chinese as the default language.
+func LoadMessages(files fs.FS, pattern string) (*i18n.Bundle, error) {
 	bundle := i18n.NewBundle(language.Make(LocaleChinese))
 	bundle.RegisterUnmarshalFunc("yaml", yaml.Unmarshal)
-	paths, err := fs.Glob(messageFiles, "messages/*.yaml")
+	paths, err := fs.Glob(files, pattern)
 	if err != nil {
-		return nil, fmt.Errorf("list message files: %w", err)
+		return nil, fmt.Errorf("list message files %s: %w", pattern, err)
 	}
 	for _, path := range paths {
-		if _, err := bundle.LoadMessageFileFS(messageFiles, path); err != nil {
+		if _, err := bundle.LoadMessageFileFS(files, path); err != nil {
 			return nil, fmt.Errorf("load message file %s: %w", path, err)
 		}
 	}
 	return bundle, nil
-})
+}
 
 // Renderer fills notification templates in one locale. It is safe for
 // concurrent use.
