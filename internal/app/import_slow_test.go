@@ -16,6 +16,7 @@ import (
 
 	"github.com/ordo-project/ordo/internal/api"
 	"github.com/ordo-project/ordo/internal/apiclient"
+	"github.com/ordo-project/ordo/internal/config"
 	"github.com/ordo-project/ordo/internal/crmimport"
 	"github.com/ordo-project/ordo/internal/store"
 )
@@ -29,10 +30,13 @@ const (
 )
 
 // TestImportSampleCloses imports the whole CRM sample export through the
-// API, waits until every won deal's chain is closed, checks the ledger,
-// and imports the same files again to check that nothing changes.
+// API while the simulators inject faults into 2% of their requests. It
+// checks that every open lead has a running SLA workflow, waits until
+// every won deal's chain is closed, checks the ledger for one document
+// per step, and imports the same files again to check that nothing
+// changes.
 //
-// It takes about three minutes on two cores, so it runs only with
+// It takes about four minutes on two cores, so it runs only with
 // -tags slow.
 func TestImportSampleCloses(t *testing.T) {
 	dir := os.Getenv("ORDO_SAMPLE_EXPORT")
@@ -42,7 +46,9 @@ func TestImportSampleCloses(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, crmimport.FilePipeline)); err != nil {
 		t.Skipf("CRM sample export not found (set ORDO_SAMPLE_EXPORT to its directory): %v", err)
 	}
-	s := startStack(t, stackOptions{LocalActivities: true})
+	s := startStack(t, stackOptions{LocalActivities: true, Configure: func(cfg *config.Config) {
+		cfg.Sim.FaultRate = 0.02
+	}})
 
 	first := importExport(t, s.API, dir)
 	pipeline := first.Summary.File(crmimport.FilePipeline)
@@ -55,6 +61,8 @@ func TestImportSampleCloses(t *testing.T) {
 	if first.Started != first.Summary.Contracts.Created {
 		t.Errorf("first import started %d chains for %d new contracts", first.Started, first.Summary.Contracts.Created)
 	}
+
+	checkSampleLeadWorkflows(t, s, first)
 
 	started := time.Now()
 	verifyCtx, stopVerifying := context.WithCancel(context.Background())
@@ -100,6 +108,9 @@ func TestImportSampleCloses(t *testing.T) {
 	}
 	if second.Started != 0 {
 		t.Errorf("second import started %d chains, expected none", second.Started)
+	}
+	if second.LeadsStarted != 0 {
+		t.Errorf("second import started %d lead workflows, expected none", second.LeadsStarted)
 	}
 
 	// Give a chain that the second import might have started wrongly
