@@ -107,7 +107,11 @@ func startSimulators(ctx context.Context, cfg *config.Config, dataDir, apiURL, s
 	if err != nil {
 		return nil, set.closeWith(fmt.Errorf("ERP password: %w", err))
 	}
-	injector, err := simulators.NewInjector(faults, kingdeesim.DefaultFaults...)
+	erpFaults := faults
+	if cfg.Sim.Kingdee.FaultRate > 0 {
+		erpFaults.Rate = cfg.Sim.Kingdee.FaultRate
+	}
+	injector, err := simulators.NewInjector(erpFaults, kingdeesim.DefaultFaults...)
 	if err != nil {
 		return nil, set.closeWith(err)
 	}

@@ -32,6 +32,9 @@ type SimKingdee struct {
 	ProductionDelay time.Duration `yaml:"production_delay"`
 	// Callback sends a signed completion callback to ordo's API.
 	Callback bool `yaml:"callback"`
+	// FaultRate overrides simulators.fault_rate for this simulator when
+	// above 0, so a run can fault the ERP alone.
+	FaultRate float64 `yaml:"fault_rate"`
 }
 
 // SimEInvoice configures the e-invoice simulator.

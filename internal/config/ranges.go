@@ -50,6 +50,9 @@ func (c *Config) validateRanges(add func(key, format string, args ...any)) {
 			add(field.key, "%s must not be negative%s", field.value, field.hint)
 		}
 	}
+	if c.Sim.Kingdee.FaultRate < 0 || c.Sim.Kingdee.FaultRate > 1 {
+		add("simulators.kingdee.fault_rate", "%s is not a probability between 0 and 1", fmt.Sprint(c.Sim.Kingdee.FaultRate))
+	}
 	if c.Sim.FaultRate < 0 || c.Sim.FaultRate > 1 {
 		add("simulators.fault_rate", "%s is not a probability between 0 and 1", fmt.Sprint(c.Sim.FaultRate))
 	}
