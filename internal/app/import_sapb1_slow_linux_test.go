@@ -14,9 +14,8 @@ import (
 )
 
 // TestImportSampleClosesWithSAPPlugin imports the whole CRM sample export
-// with the SAP Business One plugin as the ERP, while the Service Layer
-// simulator injects faults. It kills the plugin once a fifth of the chains
-// closed, then checks that every won deal closes with exactly one SAP
+// with the SAP Business One plugin as the ERP. It kills the plugin once a
+// fifth of the chains closed, then checks that every won deal closes with exactly one SAP
 // document per step.
 //
 // It took six minutes on two cores shared with other jobs (3m40s from
