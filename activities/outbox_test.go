@@ -142,12 +142,12 @@ func TestOutboxRetriesAndGivesUp(t *testing.T) {
 	f := newPacedFixture(t, storetest.Open(t, "sqlite"), channel)
 	retried := leadReminder("outbox-retried")
 	retried.Channels = []string{"paced"}
-	refused := leadReminder("outbox-refused")
-	refused.Channels = []string{"paced"}
-	retriedKey, refusedKey := store.NotificationKey(retried.Key, "paced"), store.NotificationKey(refused.Key, "paced")
+	rejected := leadReminder("outbox-rejected")
+	rejected.Channels = []string{"paced"}
+	retriedKey, rejectedKey := store.NotificationKey(retried.Key, "paced"), store.NotificationKey(rejected.Key, "paced")
 	channel.failFirst[retriedKey] = true
-	channel.permanent[refusedKey] = true
-	for _, request := range []TaskRequest{retried, refused} {
+	channel.permanent[rejectedKey] = true
+	for _, request := range []TaskRequest{retried, rejected} {
 		if _, err := f.open(t, request); err != nil {
 			t.Fatalf("open task %s: %v", request.Key, err)
 		}
@@ -155,7 +155,7 @@ func TestOutboxRetriesAndGivesUp(t *testing.T) {
 	runOutboxes(t, f.acts, 1, func() bool { return len(channel.sentKeys()) >= 1 })
 
 	checkNotificationStates(t, f.store, []string{retriedKey}, store.NotificationSent)
-	checkNotificationStates(t, f.store, []string{refusedKey}, store.NotificationFailed)
+	checkNotificationStates(t, f.store, []string{rejectedKey}, store.NotificationFailed)
 	var n store.Notification
 	if err := f.store.DB.NewSelect().Model(&n).Where("? = ?", bun.Ident("key"), retriedKey).Scan(context.Background()); err != nil {
 		t.Fatalf("read notification %s: %v", retriedKey, err)

@@ -357,8 +357,8 @@ func TestContractsShowLive(t *testing.T) {
 	}
 
 	// A query waits for the chain's first workflow task, which a busy
-	// machine may delay past the handler's 3 s query timeout; wait for it
-	// here so the loop below retries only a slow query.
+	// machine may delay past the handler's 3 s query timeout. Waiting for
+	// that task here leaves the loop below to retry only a slow query.
 	waitFirstWorkflowTask(t, contract.WorkflowID, time.Minute)
 	var view ContractView
 	for deadline := time.Now().Add(30 * time.Second); ; {

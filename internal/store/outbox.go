@@ -57,7 +57,7 @@ func (s *Store) ClaimNotifications(ctx context.Context, r ChannelRecipient, limi
 		Order("id").Limit(int64(limit))
 	// A recipient is served by one dispatcher at a time, which keeps the
 	// order of their messages and the channel's pace per person.
-	held := s.DB.NewSelect().TableExpr("notifications AS held").ColumnExpr("1").
+	claimedRows := s.DB.NewSelect().TableExpr("notifications AS held").ColumnExpr("1").
 		Where("held.channel = ? AND held.recipient = ? AND held.state = ?", r.Channel, r.Recipient, NotificationPending).
 		Where("held.claimed_until >= ?", at)
 	var ids []int64
@@ -67,7 +67,7 @@ func (s *Store) ClaimNotifications(ctx context.Context, r ChannelRecipient, limi
 		Set("claimed_until = ?", at.Add(lease).UTC().Truncate(time.Microsecond)).
 		Where("id IN (?)", candidates).
 		ApplyQueryBuilder(claimable([]string{r.Channel}, at)).
-		Where("NOT EXISTS (?)", held).
+		Where("NOT EXISTS (?)", claimedRows).
 		Returning("id").
 		Scan(ctx, &ids)
 	if err != nil {

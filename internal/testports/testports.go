@@ -3,9 +3,9 @@
 // `ordo dev`, say) finds its ports still free.
 //
 // A port from net.Listen("127.0.0.1:0") comes from the kernel's ephemeral
-// range, the same range the kernel uses for outgoing connections and for
-// every other test's port-0 listeners, so once released it can be taken
-// by anyone before the test binds it again. These ports come from below
+// range. The kernel uses that range for outgoing connections and for every
+// other port-0 listener too, so a released port can be taken by anyone
+// before the test binds it again. These ports come from below
 // that range instead, which the kernel never hands out on its own. Test
 // binaries running in parallel split it into blocks: a binary owns a
 // block while it listens on the block's first port, and hands out the
