@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 )
@@ -46,6 +47,13 @@ type Injector struct {
 	config   FaultConfig
 	defaults []Fault
 	random   *rand.Rand
+	armed    []armedFault
+}
+
+// armedFault is a fault for the next request whose key starts with prefix.
+type armedFault struct {
+	fault  Fault
+	prefix string
 }
 
 // NewInjector returns an injector; defaults is used when config.Kinds is empty.
@@ -99,6 +107,31 @@ func (i *Injector) Draw() Fault {
 		return FaultNone
 	}
 	return kinds[i.random.IntN(len(kinds))]
+}
+
+// Arm makes the next request whose key starts with prefix get fault,
+// before and regardless of the rate. Each simulator documents its request
+// keys, such as "POST Orders". Tests use it to hit one exact call; armed
+// faults are taken in the order they were armed.
+func (i *Injector) Arm(fault Fault, prefix string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.armed = append(i.armed, armedFault{fault: fault, prefix: prefix})
+}
+
+// DrawFor returns the fault for the request with key: the first armed
+// fault whose prefix matches, or else a draw as in Draw.
+func (i *Injector) DrawFor(key string) Fault {
+	i.mu.Lock()
+	for n, a := range i.armed {
+		if strings.HasPrefix(key, a.prefix) {
+			i.armed = append(i.armed[:n:n], i.armed[n+1:]...)
+			i.mu.Unlock()
+			return a.fault
+		}
+	}
+	i.mu.Unlock()
+	return i.Draw()
 }
 
 // Latency returns the configured added latency.

@@ -75,7 +75,7 @@ func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	isLogin := service == "authservice"
-	fault := s.faults.Draw()
+	fault := s.faults.DrawFor(method)
 	if fault == FaultSessionLost && isLogin {
 		fault = simulators.FaultNone
 	}
@@ -136,6 +136,7 @@ func (s *Simulator) dispatch(r *http.Request, service, method string, body []byt
 		return messageReply("模拟器不支持服务“" + service + "”。")
 	}
 	if !s.sessions.touch(r, time.Now()) {
+		s.refused.Add(1)
 		entry.Debug("Rejected call without a valid session")
 		if isQuery {
 			return wrapForQuery(sessionLostReply())

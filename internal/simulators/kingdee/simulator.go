@@ -164,6 +164,9 @@ type Stats struct {
 	Logins int64 `json:"logins"`
 	// Sessions is the number of live sessions.
 	Sessions int `json:"sessions"`
+	// Refused is the number of calls refused because their session was
+	// lost or unknown.
+	Refused int64 `json:"refused"`
 }
 
 // Simulator is a running Kingdee WebAPI simulator. Use Handler to mount it
@@ -182,7 +185,8 @@ type Simulator struct {
 	// wakeCallbacks starts a callback delivery round early.
 	wakeCallbacks chan struct{}
 
-	logins atomic.Int64
+	logins  atomic.Int64
+	refused atomic.Int64
 
 	// notifyMu serialises reports of audited sales orders.
 	notifyMu sync.Mutex
@@ -263,7 +267,15 @@ func (s *Simulator) Faults() *simulators.Injector { return s.faults }
 
 // Stats returns login and session counts.
 func (s *Simulator) Stats() Stats {
-	return Stats{Logins: s.logins.Load(), Sessions: s.sessions.count()}
+	return Stats{Logins: s.logins.Load(), Sessions: s.sessions.count(), Refused: s.refused.Load()}
+}
+
+// InjectNext makes the next call whose method, in lower case, starts with
+// prefix get fault, whatever the configured rate: "save", "submit",
+// "audit", "view", "executebillquery" or "validateuser". Tests use it to
+// hit one exact call.
+func (s *Simulator) InjectNext(fault simulators.Fault, prefix string) {
+	s.faults.Arm(fault, prefix)
 }
 
 // ExpireSessions ends every session and returns how many there were.

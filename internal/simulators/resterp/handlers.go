@@ -52,7 +52,7 @@ func (s *Simulator) guard(handler func(w http.ResponseWriter, r *http.Request, f
 		if latency := s.faults.Latency(); latency > 0 && !s.wait(r.Context(), latency) {
 			return
 		}
-		fault := s.draw(r.Method)
+		fault := s.faults.DrawFor(r.Method + " " + r.URL.Path)
 		if fault != simulators.FaultNone {
 			s.log.WithFields(map[string]any{"fault": string(fault), logging.KeyHTTPMethod: r.Method, logging.KeyHTTPPath: r.URL.Path}).Info("Injecting fault")
 		}

@@ -88,7 +88,6 @@ type Simulator struct {
 	stop   chan struct{}
 
 	mu       sync.Mutex
-	forced   map[string][]simulators.Fault
 	server   *http.Server
 	closed   bool
 	closeErr error
@@ -128,25 +127,7 @@ func (s *Simulator) Faults() *simulators.Injector { return s.faults }
 // before and regardless of the injector's rate. Tests use it to hit one
 // step of a call, e.g. the create but not the lookup before it.
 func (s *Simulator) InjectNext(method string, fault simulators.Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.forced == nil {
-		s.forced = map[string][]simulators.Fault{}
-	}
-	s.forced[method] = append(s.forced[method], fault)
-}
-
-// draw returns the fault of a request: a forced one first, then the
-// injector's.
-func (s *Simulator) draw(method string) simulators.Fault {
-	s.mu.Lock()
-	if queue := s.forced[method]; len(queue) > 0 {
-		s.forced[method] = queue[1:]
-		s.mu.Unlock()
-		return queue[0]
-	}
-	s.mu.Unlock()
-	return s.faults.Draw()
+	s.faults.Arm(fault, method+" ")
 }
 
 // Handler returns the HTTP handler of the API.

@@ -67,10 +67,7 @@ func (s *Simulator) serveWithFaults(w http.ResponseWriter, r *http.Request) {
 	if d := s.faults.Latency(); d > 0 && !s.sleep(r, d) {
 		return
 	}
-	fault := s.takeArmed(r)
-	if fault == simulators.FaultNone {
-		fault = s.faults.Draw()
-	}
+	fault := s.faults.DrawFor(r.Method + " " + strings.TrimPrefix(r.URL.Path, apiPrefix))
 	entry := s.log.WithField(logging.KeyHTTPPath, r.URL.Path)
 	if fault != simulators.FaultNone {
 		s.injected.Add(1)
@@ -135,6 +132,7 @@ func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.sessions.touch(r, time.Now()) == nil {
+		s.refused.Add(1)
 		writeError(w, &apiError{status: http.StatusUnauthorized, code: 301, message: "Invalid session."})
 		return
 	}

@@ -44,7 +44,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,6 +129,8 @@ func (c *Config) applyDefaults() {
 type Stats struct {
 	Logins   int64 `json:"logins"`
 	Sessions int   `json:"sessions"`
+	// Refused is the number of calls refused with "Invalid session."
+	Refused int64 `json:"refused"`
 	// Faults is the number of requests that got an injected fault.
 	Faults int64 `json:"faults"`
 }
@@ -146,10 +147,9 @@ type Simulator struct {
 	handler  http.Handler
 	logins   atomic.Int64
 	injected atomic.Int64
+	refused  atomic.Int64
 
 	// next is a one-shot fault for the next matching request.
-	nextMu sync.Mutex
-	next   *armedFault
 
 	// notifyMu serialises reports of sales orders to the World.
 	notifyMu sync.Mutex
@@ -216,37 +216,16 @@ func (s *Simulator) Handler() http.Handler { return s.handler }
 // Faults returns the fault injector.
 func (s *Simulator) Faults() *simulators.Injector { return s.faults }
 
-// armedFault is a fault for the next request whose method and resource
-// start with prefix, e.g. "POST Orders".
-type armedFault struct {
-	fault  simulators.Fault
-	prefix string
-}
-
 // InjectNext makes the next request whose "METHOD resource" starts with
-// prefix fail with fault, whatever the configured rate. Tests use it to
-// hit one exact call; other requests are not affected.
+// prefix, e.g. "POST Orders", fail with fault, whatever the configured
+// rate. Tests use it to hit one exact call; other requests are not affected.
 func (s *Simulator) InjectNext(fault simulators.Fault, prefix string) {
-	s.nextMu.Lock()
-	defer s.nextMu.Unlock()
-	s.next = &armedFault{fault: fault, prefix: prefix}
-}
-
-// takeArmed returns the armed fault if r matches it, and disarms it.
-func (s *Simulator) takeArmed(r *http.Request) simulators.Fault {
-	s.nextMu.Lock()
-	defer s.nextMu.Unlock()
-	if s.next == nil || !strings.HasPrefix(r.Method+" "+strings.TrimPrefix(r.URL.Path, apiPrefix), s.next.prefix) {
-		return simulators.FaultNone
-	}
-	fault := s.next.fault
-	s.next = nil
-	return fault
+	s.faults.Arm(fault, prefix)
 }
 
 // Stats returns login and session counts.
 func (s *Simulator) Stats() Stats {
-	return Stats{Logins: s.logins.Load(), Sessions: s.sessions.count(), Faults: s.injected.Load()}
+	return Stats{Logins: s.logins.Load(), Sessions: s.sessions.count(), Refused: s.refused.Load(), Faults: s.injected.Load()}
 }
 
 // ExpireSessions ends every session and returns how many there were.
