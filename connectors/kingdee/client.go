@@ -22,16 +22,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/go-resty/resty/v2"
 	"github.com/sirupsen/logrus"
-	"golang.org/x/net/publicsuffix"
 
 	"github.com/ordo-project/ordo/connectors"
 	"github.com/ordo-project/ordo/internal/logging"
@@ -165,21 +162,21 @@ func (c *Config) validate() error {
 
 // Client is a Kingdee WebAPI client implementing connectors.ERP. It is safe
 // for concurrent use. Create one per connector instance so all calls share
-// one session and one connection pool.
+// one connection pool and one pool of sessions: each request runs in a
+// session of its own, up to MaxConns at once (see connectors.SessionPool).
 type Client struct {
-	cfg     Config
-	baseURL string
-	http    *resty.Client
-	log     *logrus.Entry
-
-	// loginLock is a one-slot semaphore, so one goroutine logs in while the
-	// others wait or give up with their context.
-	loginLock chan struct{}
-	// generation counts successful logins, and 0 means not logged in yet. A
-	// caller that saw generation g when its call hit a lost session logs in
-	// again only if the generation is still g.
-	generation atomic.Uint64
+	cfg      Config
+	baseURL  string
+	http     *resty.Client
+	log      *logrus.Entry
+	sessions *connectors.SessionPool[[]*http.Cookie]
 }
+
+// sessionIdleLimit is how long the client keeps an unused session. A
+// session that Kingdee ended sooner costs one new login.
+//
+// NOTE: 20 minutes is an estimate, not a documented K/3 Cloud default.
+const sessionIdleLimit = 20 * time.Minute
 
 var _ connectors.ERP = (*Client)(nil)
 var _ connectors.PriceLists = (*Client)(nil)
@@ -189,10 +186,6 @@ func New(cfg Config) (*Client, error) {
 	cfg.applyDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
-	}
-	jar, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
-	if err != nil {
-		return nil, fmt.Errorf("kingdee connector: create cookie jar: %w", err)
 	}
 	transport := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -211,19 +204,20 @@ func New(cfg Config) (*Client, error) {
 	}
 	entry := logger.WithField(logging.KeyConnector, ConnectorName)
 
-	httpClient := resty.NewWithClient(&http.Client{Jar: jar, Transport: transport}).
+	httpClient := resty.NewWithClient(&http.Client{Transport: transport}).
 		SetTimeout(cfg.Timeout).
 		SetLogger(entry).
 		SetHeader("Content-Type", "application/json").
 		SetHeader("Accept", "application/json")
 
-	return &Client{
-		cfg:       cfg,
-		baseURL:   strings.TrimRight(cfg.BaseURL, "/") + "/",
-		http:      httpClient,
-		log:       entry,
-		loginLock: make(chan struct{}, 1),
-	}, nil
+	c := &Client{
+		cfg:     cfg,
+		baseURL: strings.TrimRight(cfg.BaseURL, "/") + "/",
+		http:    httpClient,
+		log:     entry,
+	}
+	c.sessions = connectors.NewSessionPool(cfg.MaxConns, c.login)
+	return c, nil
 }
 
 // formService returns the path of a DynamicFormService method.
@@ -231,13 +225,24 @@ func formService(method string) string {
 	return serviceFormPrefix + method + serviceSuffix
 }
 
-// post sends one JSON POST and classifies transport failures and HTTP
-// statuses. It returns the body of a 2xx response.
-func (c *Client) post(ctx context.Context, operation, service string, body any) ([]byte, error) {
-	resp, err := c.http.R().SetContext(ctx).SetBody(body).Post(c.baseURL + service)
+// post sends one JSON POST with the session cookies and classifies
+// transport failures and HTTP statuses. It returns the body of a 2xx
+// response.
+func (c *Client) post(ctx context.Context, operation, service string, body any, cookies []*http.Cookie) ([]byte, error) {
+	resp, err := c.postRaw(ctx, service, body, cookies)
 	if err != nil {
 		return nil, transportError(operation, err)
 	}
+	return replyBody(operation, resp)
+}
+
+func (c *Client) postRaw(ctx context.Context, service string, body any, cookies []*http.Cookie) (*resty.Response, error) {
+	return c.http.R().SetContext(ctx).SetBody(body).SetCookies(cookies).Post(c.baseURL + service)
+}
+
+// replyBody returns the body of a 2xx response and classifies any other
+// status.
+func replyBody(operation string, resp *resty.Response) ([]byte, error) {
 	status := resp.StatusCode()
 	if status >= 200 && status <= 299 {
 		return resp.Body(), nil
@@ -299,29 +304,33 @@ func snippet(body []byte) string {
 	return text[:cut] + "…"
 }
 
-// call sends a DynamicFormService request within the session: it logs in
-// first if needed and, when the reply reports a lost session, logs in
-// again once (shared with concurrent callers) and replays the request. A
+// call sends a DynamicFormService request in a session of its own: it
+// takes one from the pool, logging in if none is idle, and when the reply
+// reports the session lost, logs in again once and replays the request. A
 // second lost session is a transient error.
 func (c *Client) call(ctx context.Context, operation, service string, body any) ([]byte, error) {
-	seen, err := c.ensureSession(ctx)
+	s, err := c.sessions.Acquire(ctx)
 	if err != nil {
-		return nil, err
+		return nil, sessionError(err)
 	}
-	raw, err := c.post(ctx, operation, service, body)
+	raw, err := c.post(ctx, operation, service, body, s.Value)
 	if err != nil || !sessionLost(raw) {
+		c.sessions.Release(s, true)
 		return raw, err
 	}
 
 	c.log.WithField(logging.KeyOperation, operation).Warn("Kingdee session lost; logging in again and replaying the call")
-	if err := c.login(ctx, seen); err != nil {
-		return nil, err
+	if s, err = c.sessions.Renew(ctx); err != nil {
+		c.sessions.Release(s, false)
+		return nil, sessionError(err)
 	}
-	raw, err = c.post(ctx, operation, service, body)
+	raw, err = c.post(ctx, operation, service, body, s.Value)
+	lost := err == nil && sessionLost(raw)
+	c.sessions.Release(s, !lost)
 	if err != nil {
 		return nil, err
 	}
-	if sessionLost(raw) {
+	if lost {
 		return nil, &connectors.Error{
 			Kind:      connectors.KindTransient,
 			Connector: ConnectorName,
@@ -333,31 +342,21 @@ func (c *Client) call(ctx context.Context, operation, service string, body any) 
 	return raw, nil
 }
 
-// ensureSession logs in if no login has succeeded yet and returns the
-// session generation the next call runs under.
-func (c *Client) ensureSession(ctx context.Context) (uint64, error) {
-	if g := c.generation.Load(); g != 0 {
-		return g, nil
+// sessionError passes a login error on and turns the end of the caller's
+// wait for a session into a transient error.
+func sessionError(err error) error {
+	var ce *connectors.Error
+	if errors.As(err, &ce) {
+		return ce
 	}
-	if err := c.login(ctx, 0); err != nil {
-		return 0, err
-	}
-	return c.generation.Load(), nil
+	return transportError("Login", err)
 }
 
-// login logs in unless another goroutine already did since the caller saw
-// generation seen. Only one login runs at a time.
-func (c *Client) login(ctx context.Context, seen uint64) error {
-	select {
-	case c.loginLock <- struct{}{}:
-	case <-ctx.Done():
-		return transportError("Login", ctx.Err())
-	}
-	defer func() { <-c.loginLock }()
-	if c.generation.Load() != seen {
-		return nil
-	}
+// Logins returns how many sessions the client opened.
+func (c *Client) Logins() int { return c.sessions.Logins() }
 
+// login opens a session and returns its cookies.
+func (c *Client) login(ctx context.Context) ([]*http.Cookie, time.Duration, error) {
 	service, parameters := serviceValidateUser, []any{c.cfg.AccountID, c.cfg.Username, c.cfg.Password, c.cfg.LCID}
 	if c.cfg.AppID != "" {
 		service = serviceLoginByAppSecret
@@ -371,20 +370,24 @@ func (c *Client) login(ctx context.Context, seen uint64) error {
 		"timestamp":  time.Now().Format("2006-01-02"),
 		"v":          "1.0",
 	}
-	raw, err := c.post(ctx, "Login", service, body)
+	resp, err := c.postRaw(ctx, service, body, nil)
 	if err != nil {
-		return err
+		return nil, 0, transportError("Login", err)
+	}
+	raw, err := replyBody("Login", resp)
+	if err != nil {
+		return nil, 0, err
 	}
 	reply, err := decodeLogin(raw)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	if reply.LoginResultType != loginSucceeded {
 		message := reply.Message
 		if message == "" {
 			message = "login rejected"
 		}
-		return &connectors.Error{
+		return nil, 0, &connectors.Error{
 			Kind:      connectors.KindAuth,
 			Connector: ConnectorName,
 			Operation: "Login",
@@ -392,30 +395,28 @@ func (c *Client) login(ctx context.Context, seen uint64) error {
 			Message:   message + "; check AccountID, Username and the password or app secret",
 		}
 	}
-	c.keepSessionCookie(reply.KDSVCSessionID)
-	generation := c.generation.Add(1)
-	c.log.WithField(logging.KeyAttempt, generation).Info("Logged in to Kingdee")
-	return nil
+	cookies := sessionCookies(resp.Cookies(), reply.KDSVCSessionID)
+	c.log.WithField(logging.KeyCount, c.sessions.Logins()+1).Info("Logged in to Kingdee")
+	return cookies, sessionIdleLimit, nil
 }
 
-// keepSessionCookie stores the session id as the kdservice-sessionid
-// cookie when the login response set no cookie, so the next calls carry it
-// either way.
-func (c *Client) keepSessionCookie(sessionID string) {
-	if sessionID == "" {
-		return
-	}
-	jar := c.http.GetClient().Jar
-	base, err := url.Parse(c.baseURL)
-	if err != nil || jar == nil {
-		return
-	}
-	for _, cookie := range jar.Cookies(base) {
-		if cookie.Name == "kdservice-sessionid" {
-			return
+// sessionCookies returns the session cookies of a login reply. When the
+// reply set no kdservice-sessionid cookie, the KDSVCSessionId from its body
+// is used as that cookie, so later calls carry the session either way.
+func sessionCookies(set []*http.Cookie, sessionID string) []*http.Cookie {
+	var cookies []*http.Cookie
+	hasSession := false
+	for _, cookie := range set {
+		if cookie.Value == "" {
+			continue
 		}
+		cookies = append(cookies, &http.Cookie{Name: cookie.Name, Value: cookie.Value})
+		hasSession = hasSession || cookie.Name == "kdservice-sessionid"
 	}
-	jar.SetCookies(base, []*http.Cookie{{Name: "kdservice-sessionid", Value: sessionID, Path: "/"}})
+	if !hasSession && sessionID != "" {
+		cookies = append(cookies, &http.Cookie{Name: "kdservice-sessionid", Value: sessionID})
+	}
+	return cookies
 }
 
 // read sends an idempotent request (ExecuteBillQuery, View), repeating it

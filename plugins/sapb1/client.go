@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,7 +22,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ordo-project/ordo/connectors"
@@ -121,21 +121,19 @@ const (
 	codeNotFound       = "-2028"
 )
 
-// Client is a Service Layer session. It logs in on the first call and
-// again, once per call, when the Service Layer reports the session
-// invalid. It is safe for concurrent use.
-type Client struct {
-	cfg  Config
-	base *url.URL
-	http *http.Client
+// defaultSessionTimeout is how long the Service Layer keeps an idle session
+// when the login reply has no SessionTimeout.
+const defaultSessionTimeout = 30 * time.Minute
 
-	mu sync.Mutex
-	// cookies are B1SESSION and ROUTEID of the current session; generation
-	// counts logins, so concurrent callers that meet the same expired
-	// session log in only once.
-	cookies    []*http.Cookie
-	generation uint64
-	logins     int
+// Client talks to one Service Layer company. Each request runs in a session
+// of its own from a pool of up to MaxConns (see connectors.SessionPool), so
+// a lost session fails only one request. A request whose session is
+// rejected logs in once more and sends again. It is safe for concurrent use.
+type Client struct {
+	cfg      Config
+	base     *url.URL
+	http     *http.Client
+	sessions *connectors.SessionPool[[]*http.Cookie]
 }
 
 // NewClient checks cfg and returns a client. It does not log in yet.
@@ -159,50 +157,25 @@ func NewClient(cfg Config) (*Client, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = cfg.MaxConns
 	transport.MaxConnsPerHost = cfg.MaxConns
-	return &Client{cfg: cfg, base: base, http: &http.Client{Transport: transport, Timeout: cfg.Timeout}}, nil
+	c := &Client{cfg: cfg, base: base, http: &http.Client{Transport: transport, Timeout: cfg.Timeout}}
+	c.sessions = connectors.NewSessionPool(cfg.MaxConns, c.login)
+	return c, nil
 }
 
 // Logins returns how many times the client logged in.
-func (c *Client) Logins() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.logins
-}
+func (c *Client) Logins() int { return c.sessions.Logins() }
 
 func (c *Client) fail(kind connectors.ErrorKind, operation string, status int, code, message string, err error) *connectors.Error {
 	return &connectors.Error{Kind: kind, Connector: ConnectorName, Operation: operation, StatusCode: status, Code: code, Message: message, Err: err}
 }
 
-// session returns the current cookies, logging in if there are none.
-func (c *Client) session(ctx context.Context) ([]*http.Cookie, uint64, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cookies != nil {
-		return c.cookies, c.generation, nil
-	}
-	if err := c.loginLocked(ctx); err != nil {
-		return nil, 0, err
-	}
-	return c.cookies, c.generation, nil
-}
-
-// relogin drops the session seen by a failed call, unless another caller
-// replaced it already, and logs in again.
-func (c *Client) relogin(ctx context.Context, seen uint64) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.generation != seen && c.cookies != nil {
-		return nil
-	}
-	c.cookies = nil
-	return c.loginLocked(ctx)
-}
-
-func (c *Client) loginLocked(ctx context.Context) error {
+// login opens a new session and returns its B1SESSION and ROUTEID cookies
+// and how long it may stay idle.
+func (c *Client) login(ctx context.Context) ([]*http.Cookie, time.Duration, error) {
 	body, _ := json.Marshal(map[string]string{"CompanyDB": c.cfg.CompanyDB, "UserName": c.cfg.UserName, "Password": c.cfg.Password})
 	resp, data, err := c.send(ctx, http.MethodPost, "Login", body, nil)
 	if err != nil {
-		return c.transportError("Login", err)
+		return nil, 0, c.transportError("Login", err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		ce := c.replyError("Login", resp.StatusCode, data)
@@ -210,7 +183,7 @@ func (c *Client) loginLocked(ctx context.Context) error {
 			ce.Kind = connectors.KindAuth
 			ce.Message = fmt.Sprintf("login to company %s as %s was refused: %s", c.cfg.CompanyDB, c.cfg.UserName, ce.Message)
 		}
-		return ce
+		return nil, 0, ce
 	}
 	var cookies []*http.Cookie
 	for _, cookie := range resp.Cookies() {
@@ -219,13 +192,17 @@ func (c *Client) loginLocked(ctx context.Context) error {
 		}
 	}
 	if len(cookies) == 0 {
-		return c.fail(connectors.KindProtocol, "Login", resp.StatusCode, "", "the login reply set no B1SESSION cookie", nil)
+		return nil, 0, c.fail(connectors.KindProtocol, "Login", resp.StatusCode, "", "the login reply set no B1SESSION cookie", nil)
 	}
-	c.cookies = cookies
-	c.generation++
-	c.logins++
-	erpplugin.Logger().Debug("logged in to the Service Layer", "company_db", c.cfg.CompanyDB, "logins", c.logins)
-	return nil
+	var reply struct {
+		SessionTimeout int `json:"SessionTimeout"`
+	}
+	keep := defaultSessionTimeout
+	if json.Unmarshal(data, &reply) == nil && reply.SessionTimeout > 0 {
+		keep = time.Duration(reply.SessionTimeout) * time.Minute
+	}
+	erpplugin.Logger().Debug("logged in to the Service Layer", "company_db", c.cfg.CompanyDB)
+	return cookies, keep, nil
 }
 
 func (c *Client) send(ctx context.Context, method, path string, body []byte, cookies []*http.Cookie) (*http.Response, []byte, error) {
@@ -304,16 +281,18 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 			return c.fail(connectors.KindValidation, operation, 0, "", "encode the request", err)
 		}
 	}
+	s, err := c.sessions.Acquire(ctx)
+	if err != nil {
+		return c.sessionError(err)
+	}
 	for attempt := 0; ; attempt++ {
-		cookies, generation, err := c.session(ctx)
+		resp, data, err := c.send(ctx, method, path, body, s.Value)
 		if err != nil {
-			return err
-		}
-		resp, data, err := c.send(ctx, method, path, body, cookies)
-		if err != nil {
+			c.sessions.Release(s, true)
 			return c.transportError(operation, err)
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			c.sessions.Release(s, true)
 			if out == nil || resp.StatusCode == http.StatusNoContent {
 				return nil
 			}
@@ -325,18 +304,31 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 			return nil
 		}
 		ce := c.replyError(operation, resp.StatusCode, data)
-		if (resp.StatusCode == http.StatusUnauthorized || ce.Code == codeInvalidSession) && attempt == 0 {
+		invalid := resp.StatusCode == http.StatusUnauthorized || ce.Code == codeInvalidSession
+		if invalid && attempt == 0 {
 			erpplugin.Logger().Info("Service Layer session is invalid; logging in again", "operation", operation)
-			if err := c.relogin(ctx, generation); err != nil {
-				return err
+			if s, err = c.sessions.Renew(ctx); err != nil {
+				c.sessions.Release(s, false)
+				return c.sessionError(err)
 			}
 			continue
 		}
-		if resp.StatusCode == http.StatusUnauthorized {
+		c.sessions.Release(s, !invalid)
+		if invalid {
 			ce.Message = "the session was refused again after a new login: " + ce.Message
 		}
 		return ce
 	}
+}
+
+// sessionError passes a login error on and turns the end of the caller's
+// wait for a session into a transient error.
+func (c *Client) sessionError(err error) error {
+	var ce *connectors.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	return c.transportError("Login", err)
 }
 
 // page is one page of an entity set.

@@ -93,6 +93,31 @@ func TestSessionLostOnEveryCallIsTransient(t *testing.T) {
 	}
 }
 
+// TestLostSessionEndsOnlyItsCall loses the session of one of eight calls
+// in flight at once. Only that call is refused; it logs in again and
+// succeeds, and the other seven never notice.
+func TestLostSessionEndsOnlyItsCall(t *testing.T) {
+	env := newEnv(t, nil)
+	erp := env.inProcess()
+	env.sim.Faults().SetConfig(simulators.FaultConfig{Latency: 200 * time.Millisecond})
+	env.arm(sim.FaultSessionLost, "GET BusinessPartners")
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			_, err := erp.UpsertCustomer(context.Background(), connectors.Customer{Number: fmt.Sprintf("CU-P%d", i), Name: "x"})
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Errorf("UpsertCustomer: %v", err)
+		}
+	}
+	if got := env.sim.Stats().Refused; got != 1 {
+		t.Errorf("the Service Layer refused %d calls for an invalid session, expected only the one whose session was lost", got)
+	}
+}
+
 func TestWrongPasswordIsAuthError(t *testing.T) {
 	env := newEnv(t, nil)
 	cfg := env.config()
