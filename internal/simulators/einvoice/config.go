@@ -16,6 +16,8 @@ import (
 
 // FaultIssueFailed accepts an issue request and later marks it failed, the
 // way the tax platform rejects an invoice after the provider accepted it.
+// It is a business rejection that needs a person, not a fault of the line,
+// so it is drawn only when the fault configuration lists it.
 const FaultIssueFailed simulators.Fault = "issue_failed"
 
 // DefaultFaults are drawn when the fault configuration lists no kinds.
@@ -24,7 +26,6 @@ var DefaultFaults = []simulators.Fault{
 	simulators.FaultThrottle,
 	simulators.FaultTimeout,
 	simulators.FaultLostReply,
-	FaultIssueFailed,
 }
 
 // Config configures the simulator. Zero durations and tolerances take the

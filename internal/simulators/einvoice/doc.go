@@ -105,8 +105,9 @@
 //
 // These are not authenticated and never get faults. The injected faults
 // are those of package simulators (server_error, throttle, timeout,
-// lost_reply, plus Latency) and FaultIssueFailed, which accepts an issue
-// request and fails it later as the tax platform would.
+// lost_reply, plus Latency) and, only when the configuration lists it,
+// FaultIssueFailed, which accepts an issue request and fails it later as
+// the tax platform would.
 //
 // State lives in SQLite. Due times are stored, so a request accepted before
 // a restart or a kill -9 is issued by the next process that opens the file.
