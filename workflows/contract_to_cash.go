@@ -93,8 +93,9 @@ func newContractChain(ctx workflow.Context, in ContractToCashInput) (*contractCh
 	disconnected, _ := workflow.NewDisconnectedContext(ctx)
 	c.waitCtx = disconnected
 	c.actCtx = workflow.WithActivityOptions(disconnected, workflow.ActivityOptions{
-		StartToCloseTimeout: in.Options.ActivityTimeout,
-		RetryPolicy:         c.retryPolicy(),
+		ScheduleToCloseTimeout: c.callBudget(),
+		StartToCloseTimeout:    in.Options.ActivityTimeout,
+		RetryPolicy:            c.retryPolicy(),
 	})
 
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (ChainStatus, error) {
@@ -794,12 +795,27 @@ func (c *contractChain) record(p activities.Progress) error {
 func (c *contractChain) call(fn any, input any, result any) error {
 	if c.in.Options.LocalActivities {
 		ctx := workflow.WithLocalActivityOptions(c.waitCtx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: c.in.Options.ActivityTimeout,
-			RetryPolicy:         c.retryPolicy(),
+			ScheduleToCloseTimeout: c.callBudget(),
+			StartToCloseTimeout:    c.in.Options.ActivityTimeout,
+			RetryPolicy:            c.retryPolicy(),
 		})
 		return workflow.ExecuteLocalActivity(ctx, fn, input).Get(ctx, result)
 	}
 	return workflow.ExecuteActivity(c.actCtx, fn, input).Get(c.actCtx, result)
+}
+
+// callBudget bounds all attempts of a call: every attempt may use its full
+// timeout and wait the longest backoff, so MaximumAttempts stays the bound
+// that counts. Without it the SDK takes StartToClose as the local
+// activity's ScheduleToClose, so an attempt that timed out was never
+// retried.
+func (c *contractChain) callBudget() time.Duration {
+	o := c.in.Options
+	if o.RetryMaxAttempts <= 0 {
+		// Unlimited attempts: a day, after which an operator looks anyway.
+		return 24 * time.Hour
+	}
+	return time.Duration(o.RetryMaxAttempts) * (o.ActivityTimeout + o.RetryMaxInterval)
 }
 
 func (c *contractChain) retryPolicy() *temporal.RetryPolicy {

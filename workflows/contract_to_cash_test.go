@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -492,6 +493,40 @@ func TestChainParksAfterRetriesExhausted(t *testing.T) {
 			t.Errorf("delivery attempts = %d, want 3 retries then 1 after resume", attempts)
 		}
 	})
+}
+
+// TestChainRetriesTimedOutLocalAttempt lets the first delivery attempt, a
+// local activity, run past its timeout. The next attempt succeeds and the
+// chain does not park. Only local mode: the server retries a regular
+// activity's timed-out attempt, but the test environment parks at once.
+func TestChainRetriesTimedOutLocalAttempt(t *testing.T) {
+	func(t *testing.T, in ContractToCashInput) {
+		in.Options.LocalActivities = true
+		in.Options.ActivityTimeout = 300 * time.Millisecond
+		ct := newChainTest(t)
+		var attempts atomic.Int32
+		ct.env.OnActivity(ct.acts.EnsureDelivery, mock.Anything, mock.Anything).Return(
+			func(ctx context.Context, in activities.DeliveryInput) (activities.StepResult, error) {
+				if attempts.Add(1) == 1 {
+					<-ctx.Done()
+					return activities.StepResult{}, ctx.Err()
+				}
+				return doc(connectors.KindDelivery, in.Delivery.Number), nil
+			})
+		ct.pay(3*24*time.Hour, "A1", "1054")
+
+		status := ct.run(in)
+
+		if status.State != store.ContractClosed {
+			t.Fatalf("state = %s, want closed", status.State)
+		}
+		if got := attempts.Load(); got != 2 {
+			t.Errorf("delivery attempts = %d, want 2: one timed out, one succeeded", got)
+		}
+		if parked := ct.attention("chain_parked"); len(parked) != 0 {
+			t.Errorf("chain parked after one timed-out attempt: %+v", parked)
+		}
+	}(t, testInput())
 }
 
 func TestChainInvoiceRejectedThenReissued(t *testing.T) {
