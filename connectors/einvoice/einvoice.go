@@ -15,6 +15,7 @@ package einvoice
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -158,7 +159,20 @@ func retryableReply(response *resty.Response, err error) bool {
 		return false
 	}
 	status := response.StatusCode()
-	return status >= 500 || status == http.StatusTooManyRequests
+	return status >= 500 || status == http.StatusTooManyRequests || nonceReused(status, response.Body())
+}
+
+// nonceReused reports a reply that rejects the request's nonce as seen
+// before. Go's HTTP transport sends a GET again, headers and all, when a
+// reused connection closes before the reply, so a reply lost after the
+// platform read the request comes back as this error. Signing the request
+// again with a fresh nonce succeeds.
+func nonceReused(status int, body []byte) bool {
+	if status != http.StatusUnauthorized {
+		return false
+	}
+	var reply envelope
+	return json.Unmarshal(body, &reply) == nil && reply.Code == codeNonceReused
 }
 
 func logRetry(log logrus.FieldLogger, response *resty.Response, err error) {

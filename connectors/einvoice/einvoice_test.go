@@ -345,6 +345,47 @@ func TestHTTPRetryRecoversFromServerErrors(t *testing.T) {
 	}
 }
 
+// TestReusedNonceIsSignedAgain answers the first request with the
+// platform's "nonce already used", as after a GET the transport sent twice.
+func TestReusedNonceIsSignedAgain(t *testing.T) {
+	var attempts atomic.Int32
+	nonces := make(chan string, 2)
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nonces <- r.Header.Get("X-Nonce")
+		if attempts.Add(1) == 1 {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"code":"2003","message":"nonce already used"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"code":"0000","message":"ok","data":{"serial_no":"S","status":"processing","total_inclusive":"10.00"}}`))
+	}))
+	t.Cleanup(server.Close)
+	client := newClient(t, server.URL, func(cfg *einvoice.Config) { cfg.Retries = 1 })
+
+	if _, err := client.Get(context.Background(), "S"); err != nil {
+		t.Fatalf("get after a reused-nonce reply: %v", err)
+	}
+	if first, second := <-nonces, <-nonces; first == second {
+		t.Errorf("the retry sent nonce %s again, expected a fresh one", first)
+	}
+}
+
+// TestReusedNonceIsTransient checks that a reused nonce the HTTP retries
+// did not get past is left for the activity to retry.
+func TestReusedNonceIsTransient(t *testing.T) {
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"code":"2003","message":"nonce already used"}`))
+	}))
+	t.Cleanup(server.Close)
+	client := newClient(t, server.URL, func(cfg *einvoice.Config) { cfg.Retries = -1 })
+
+	_, err := client.Get(context.Background(), "S")
+	if kind := connectors.KindOf(err); kind != connectors.KindTransient {
+		t.Errorf("got %v (%s), expected a transient error", err, kind)
+	}
+}
+
 func TestRedLetterRequiresFields(t *testing.T) {
 	client := newClient(t, "http://127.0.0.1:1", nil)
 	_, err := client.RedLetter(context.Background(), connectors.RedLetterRequest{})

@@ -26,6 +26,7 @@ const (
 	codeSerialConflict = "1002"
 	codeStateConflict  = "1003"
 	codeNotFound       = "1004"
+	codeNonceReused    = "2003"
 	codeThrottled      = "3001"
 )
 
@@ -267,6 +268,8 @@ func decodeReply(operation string, response *resty.Response, result any) error {
 		failure.Kind = connectors.KindTransient
 	case status == http.StatusTooManyRequests:
 		failure.Kind = connectors.KindThrottled
+	case nonceReused(status, response.Body()):
+		failure.Kind = connectors.KindTransient
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		failure.Kind = connectors.KindAuth
 	case status == http.StatusNotFound:
