@@ -9,25 +9,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/ordo-project/ordo/internal/simulators"
 	"github.com/ordo-project/ordo/internal/simulators/chatsim"
+	dingtalksim "github.com/ordo-project/ordo/internal/simulators/dingtalk"
 	"github.com/ordo-project/ordo/internal/sqlitedb"
 	"github.com/ordo-project/ordo/internal/testports"
 )
 
-type testMessage struct {
-	bun.BaseModel `bun:"table:sim_test_messages"`
+// The store tests use the DingTalk simulator's table of notices.
+const testTable = "sim_dingtalk_messages"
 
-	ID         int64     `bun:"id,pk,autoincrement" json:"id"`
-	UserID     string    `bun:"userid,notnull" json:"userid"`
-	Digest     string    `bun:"digest,notnull" json:"digest"`
-	Outcome    string    `bun:"outcome,notnull" json:"outcome"`
-	ReceivedAt time.Time `bun:"received_at,notnull" json:"received_at"`
-}
-
-const testTable = "sim_test_messages"
+type notice = dingtalksim.Message
 
 func newServer(t *testing.T, faults simulators.FaultConfig) (*chatsim.Server, *simulators.Tokens) {
 	t.Helper()
@@ -152,38 +144,6 @@ func TestInvalidUsers(t *testing.T) {
 	}
 }
 
-func TestApplyFault(t *testing.T) {
-	server, _ := newServer(t, simulators.FaultConfig{})
-	const busy simulators.Fault = "busy"
-	platform := func(w http.ResponseWriter, fault simulators.Fault) bool {
-		if fault == busy {
-			simulators.WriteJSON(w, map[string]any{"errcode": -1})
-			return true
-		}
-		return false
-	}
-	cases := []struct {
-		fault   simulators.Fault
-		replied bool
-		status  int
-	}{
-		{simulators.FaultNone, false, http.StatusOK},
-		{simulators.FaultLostReply, false, http.StatusOK},
-		{busy, true, http.StatusOK},
-		{simulators.FaultServerError, true, http.StatusInternalServerError},
-		{simulators.FaultThrottle, true, http.StatusTooManyRequests},
-	}
-	for _, c := range cases {
-		recorder := httptest.NewRecorder()
-		if replied := server.ApplyFault(recorder, c.fault, platform); replied != c.replied {
-			t.Errorf("fault %q: replied %v, expected %v", c.fault, replied, c.replied)
-		}
-		if recorder.Code != c.status {
-			t.Errorf("fault %q: status %d, expected %d", c.fault, recorder.Code, c.status)
-		}
-	}
-}
-
 func TestStoreQueries(t *testing.T) {
 	ctx := context.Background()
 	db, err := sqlitedb.Open(filepath.Join(t.TempDir(), "simulators.db"), 1)
@@ -192,14 +152,14 @@ func TestStoreQueries(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	for i := range 2 {
-		if err := chatsim.Migrate(ctx, db, (*testMessage)(nil), testTable,
-			chatsim.Index{Name: "sim_test_messages_user", Columns: []string{"userid", "received_at"}}); err != nil {
+		if err := chatsim.Migrate(ctx, db, (*notice)(nil), testTable,
+			chatsim.Index{Name: "sim_dingtalk_messages_user", Columns: []string{"userid", "received_at"}}); err != nil {
 			t.Fatalf("migrate run %d: %v", i+1, err)
 		}
 	}
 
 	now := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)
-	rows := []testMessage{
+	rows := []notice{
 		{UserID: "zhangwei", Digest: "a", Outcome: "delivered", ReceivedAt: now.Add(-2 * time.Hour)},
 		{UserID: "zhangwei", Digest: "a", Outcome: "delivered", ReceivedAt: now.Add(-time.Minute)},
 		{UserID: "zhangwei", Digest: "b", Outcome: "delivered", ReceivedAt: now},
@@ -210,30 +170,31 @@ func TestStoreQueries(t *testing.T) {
 		t.Fatalf("insert rows: %v", err)
 	}
 
-	counts, err := chatsim.CountOutcomes(ctx, db, testTable)
+	counts, err := chatsim.Count(ctx, db, testTable, "userid, digest", "delivered")
 	if err != nil {
-		t.Fatalf("count outcomes: %v", err)
+		t.Fatalf("count: %v", err)
 	}
-	if counts["delivered"] != 4 || counts["invalid_user"] != 1 || len(counts) != 2 {
-		t.Errorf("outcome counts = %v, expected 4 delivered and 1 invalid_user", counts)
+	if counts.ByOutcome["delivered"] != 4 || counts.ByOutcome["invalid_user"] != 1 || len(counts.ByOutcome) != 2 {
+		t.Errorf("outcome counts = %v, expected 4 delivered and 1 invalid_user", counts.ByOutcome)
+	}
+	if counts.Delivered != 4 {
+		t.Errorf("delivered = %d, expected 4", counts.Delivered)
+	}
+	if counts.Distinct != 3 {
+		t.Errorf("distinct delivered (user, digest) pairs = %d, expected 3", counts.Distinct)
+	}
+	if counts.Copies != 1 {
+		t.Errorf("copies = %d, expected 1", counts.Copies)
 	}
 
-	distinct, err := chatsim.CountDistinct(ctx, db, testTable, "userid, digest", "delivered")
-	if err != nil {
-		t.Fatalf("count distinct: %v", err)
-	}
-	if distinct != 3 {
-		t.Errorf("distinct delivered (user, digest) pairs = %d, expected 3", distinct)
-	}
-
-	listed, err := chatsim.List[testMessage](ctx, db, testTable, "userid", "lisi")
+	listed, err := chatsim.List[notice](ctx, db, testTable, "userid", "lisi")
 	if err != nil {
 		t.Fatalf("list lisi: %v", err)
 	}
 	if len(listed) != 2 || listed[0].ID >= listed[1].ID {
 		t.Errorf("lisi's rows = %+v, expected 2 rows, oldest first", listed)
 	}
-	all, err := chatsim.List[testMessage](ctx, db, testTable, "userid", "")
+	all, err := chatsim.List[notice](ctx, db, testTable, "userid", "")
 	if err != nil {
 		t.Fatalf("list all: %v", err)
 	}
@@ -242,14 +203,14 @@ func TestStoreQueries(t *testing.T) {
 	}
 
 	since := now.Add(-time.Hour)
-	sameContent, err := chatsim.CountSince(ctx, db, (*testMessage)(nil), "userid", "zhangwei", "delivered", "a", since)
+	sameContent, err := chatsim.CountSince(ctx, db, (*notice)(nil), "userid", "zhangwei", "delivered", "a", since)
 	if err != nil {
 		t.Fatalf("count same content: %v", err)
 	}
 	if sameContent != 1 {
 		t.Errorf("zhangwei's deliveries of digest a in the last hour = %d, expected 1", sameContent)
 	}
-	anyContent, err := chatsim.CountSince(ctx, db, (*testMessage)(nil), "userid", "zhangwei", "delivered", "", since)
+	anyContent, err := chatsim.CountSince(ctx, db, (*notice)(nil), "userid", "zhangwei", "delivered", "", since)
 	if err != nil {
 		t.Fatalf("count any content: %v", err)
 	}

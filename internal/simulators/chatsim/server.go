@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -54,9 +53,8 @@ type Server struct {
 	injector *simulators.Injector
 	tokens   *simulators.Tokens
 
-	mu      sync.Mutex
-	inject  []int
-	invalid map[string]bool
+	inject  simulators.Queue[int]
+	invalid simulators.IDSet
 
 	http *simulators.HTTPServer
 }
@@ -129,71 +127,21 @@ func (s *Server) TokensIssued() int { return s.tokens.Issued() }
 // InjectSendErrors makes the next count send requests fail with the
 // platform error code and send nothing.
 func (s *Server) InjectSendErrors(code, count int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for range count {
-		s.inject = append(s.inject, code)
+		s.inject.Push(code)
 	}
 }
 
 // SetInvalidUsers replaces the recipient ids that do not exist.
-func (s *Server) SetInvalidUsers(ids ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.invalid = map[string]bool{}
-	for _, id := range ids {
-		s.invalid[id] = true
-	}
-}
+func (s *Server) SetInvalidUsers(ids ...string) { s.invalid.Replace(ids...) }
 
 // InvalidUser reports whether id is one of the ids set by
 // SetInvalidUsers.
-func (s *Server) InvalidUser(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.invalid[id]
-}
+func (s *Server) InvalidUser(id string) bool { return s.invalid.Contains(id) }
 
 // NextInjectedError removes and returns the oldest error code queued by
 // InjectSendErrors. It returns false when the queue is empty.
-func (s *Server) NextInjectedError() (int, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.inject) == 0 {
-		return 0, false
-	}
-	code := s.inject[0]
-	s.inject = s.inject[1:]
-	return code, true
-}
-
-// ApplyFault waits the configured latency and then replies to the faults
-// that prevent the work. It reports whether it replied. The platform
-// function replies to the simulator's own faults in the platform's format
-// and reports whether it did. FaultServerError, FaultThrottle and
-// FaultTimeout get the same reply on every platform. The caller applies
-// FaultLostReply and silent drops after the work.
-func (s *Server) ApplyFault(w http.ResponseWriter, fault simulators.Fault, platform func(http.ResponseWriter, simulators.Fault) bool) bool {
-	if latency := s.injector.Latency(); latency > 0 {
-		time.Sleep(latency)
-	}
-	if platform(w, fault) {
-		return true
-	}
-	switch fault {
-	case simulators.FaultServerError:
-		http.Error(w, "injected server error", http.StatusInternalServerError)
-		return true
-	case simulators.FaultThrottle:
-		http.Error(w, "injected throttle", http.StatusTooManyRequests)
-		return true
-	case simulators.FaultTimeout:
-		time.Sleep(s.injector.Hang())
-		simulators.LoseReply(w)
-		return true
-	}
-	return false
-}
+func (s *Server) NextInjectedError() (int, bool) { return s.inject.Pop() }
 
 // Control names the query parameters of the /sim control endpoints, which
 // follow each platform's own names.

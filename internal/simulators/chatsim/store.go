@@ -31,33 +31,39 @@ func Migrate(ctx context.Context, db bun.IDB, model any, table string, indexes .
 	return nil
 }
 
-// CountOutcomes returns the number of rows of table per value of its
-// outcome column.
-func CountOutcomes(ctx context.Context, db bun.IDB, table string) (map[string]int, error) {
+// Counts are the numbers of rows in a table of messages.
+type Counts struct {
+	// ByOutcome is the number of rows per outcome.
+	ByOutcome map[string]int
+	// Delivered is the number of delivered rows. Distinct is the number of
+	// distinct messages among them, and Copies the delivered copies beyond
+	// the first of each message.
+	Delivered, Distinct, Copies int
+}
+
+// Count counts the rows of table per outcome, and the distinct messages
+// among the rows with outcome delivered. The identity SQL expression
+// selects what makes messages distinct, such as "userid, digest". It must
+// come from code, never from a request. On error the Counts are zero.
+func Count(ctx context.Context, db bun.IDB, table, identity, delivered string) (Counts, error) {
 	var rows []struct {
 		Outcome string `bun:"outcome"`
 		N       int    `bun:"n"`
 	}
 	if err := db.NewRaw(`SELECT outcome, COUNT(*) AS n FROM ? GROUP BY outcome`, bun.Ident(table)).Scan(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("summarise %s: %w", table, err)
+		return Counts{}, fmt.Errorf("summarise %s: %w", table, err)
 	}
-	counts := make(map[string]int, len(rows))
+	counts := Counts{ByOutcome: make(map[string]int, len(rows))}
 	for _, row := range rows {
-		counts[row.Outcome] = row.N
+		counts.ByOutcome[row.Outcome] = row.N
 	}
+	query := `SELECT COUNT(*) FROM (SELECT DISTINCT ` + identity + ` FROM ? WHERE outcome = ?) AS pairs`
+	if err := db.NewRaw(query, bun.Ident(table), delivered).Scan(ctx, &counts.Distinct); err != nil {
+		return Counts{}, fmt.Errorf("count distinct delivered rows of %s: %w", table, err)
+	}
+	counts.Delivered = counts.ByOutcome[delivered]
+	counts.Copies = counts.Delivered - counts.Distinct
 	return counts, nil
-}
-
-// CountDistinct returns the number of distinct values of the columns
-// expression among the rows of table with outcome. The expression is SQL,
-// so it must come from code, never from a request.
-func CountDistinct(ctx context.Context, db bun.IDB, table, columns, outcome string) (int, error) {
-	var n int
-	query := `SELECT COUNT(*) FROM (SELECT DISTINCT ` + columns + ` FROM ? WHERE outcome = ?) AS pairs`
-	if err := db.NewRaw(query, bun.Ident(table), outcome).Scan(ctx, &n); err != nil {
-		return 0, fmt.Errorf("count distinct delivered rows of %s: %w", table, err)
-	}
-	return n, nil
 }
 
 // List returns the rows of table, oldest first. A non-empty recipient

@@ -410,7 +410,7 @@ func (s *Simulator) result(w http.ResponseWriter, r *http.Request) {
 // applyFault replies to the faults that prevent the work. Lost replies
 // and silent drops are applied by the send itself.
 func (s *Simulator) applyFault(w http.ResponseWriter, fault simulators.Fault) bool {
-	return s.ApplyFault(w, fault, func(w http.ResponseWriter, fault simulators.Fault) bool {
+	return s.Injector().ReplyFault(w, fault, func(w http.ResponseWriter, fault simulators.Fault) bool {
 		switch fault {
 		case FaultBusy:
 			simulators.WriteJSON(w, map[string]any{"errcode": -1, "errmsg": "system busy"})

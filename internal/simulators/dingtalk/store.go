@@ -68,24 +68,15 @@ func Migrate(ctx context.Context, db bun.IDB) error {
 
 // Summarize counts the rows of sim_dingtalk_messages.
 func Summarize(ctx context.Context, db bun.IDB) (Summary, error) {
-	counts, err := chatsim.CountOutcomes(ctx, db, table)
-	if err != nil {
-		return Summary{}, err
-	}
-	s := Summary{
-		Delivered:           counts[OutcomeDelivered],
-		DuplicateSuppressed: counts[OutcomeDuplicate],
-		OverLimit:           counts[OutcomeOverLimit],
-		Dropped:             counts[OutcomeDropped],
-		InvalidUser:         counts[OutcomeInvalidUser],
-	}
-	distinct, err := chatsim.CountDistinct(ctx, db, table, "userid, digest", OutcomeDelivered)
-	if err != nil {
-		return Summary{}, err
-	}
-	s.DistinctDelivered = distinct
-	s.DuplicateCopies = s.Delivered - distinct
-	return s, nil
+	counts, err := chatsim.Count(ctx, db, table, "userid, digest", OutcomeDelivered)
+	// On error the counts are zero, so the summary is too.
+	return Summary{
+		Delivered: counts.Delivered, DistinctDelivered: counts.Distinct, DuplicateCopies: counts.Copies,
+		DuplicateSuppressed: counts.ByOutcome[OutcomeDuplicate],
+		OverLimit:           counts.ByOutcome[OutcomeOverLimit],
+		Dropped:             counts.ByOutcome[OutcomeDropped],
+		InvalidUser:         counts.ByOutcome[OutcomeInvalidUser],
+	}, err
 }
 
 // List returns the notices, oldest first; a non-empty userID selects one

@@ -333,7 +333,7 @@ func (s *Simulator) insert(ctx context.Context, row *Message) error {
 // applyFault replies to the faults that prevent the work. Lost replies are
 // applied after the work.
 func (s *Simulator) applyFault(w http.ResponseWriter, fault simulators.Fault) bool {
-	return s.ApplyFault(w, fault, func(w http.ResponseWriter, fault simulators.Fault) bool {
+	return s.Injector().ReplyFault(w, fault, func(w http.ResponseWriter, fault simulators.Fault) bool {
 		if fault == FaultRateLimited {
 			reply(w, http.StatusTooManyRequests, 99991400, "request trigger frequency limit", nil)
 			return true

@@ -66,25 +66,15 @@ func Migrate(ctx context.Context, db bun.IDB) error {
 
 // Summarize counts the rows of sim_feishu_messages.
 func Summarize(ctx context.Context, db bun.IDB) (Summary, error) {
-	counts, err := chatsim.CountOutcomes(ctx, db, table)
-	if err != nil {
-		return Summary{}, err
-	}
-	s := Summary{
-		Delivered:   counts[OutcomeDelivered],
-		UUIDRepeats: counts[OutcomeUUIDRepeat],
-		RateLimited: counts[OutcomeRateLimited],
-		InvalidUser: counts[OutcomeInvalidUser],
-	}
 	// A message without a uuid is identified by its content.
-	distinct, err := chatsim.CountDistinct(ctx, db, table,
-		"receive_id, CASE WHEN uuid <> '' THEN uuid ELSE content END AS identity", OutcomeDelivered)
-	if err != nil {
-		return Summary{}, err
-	}
-	s.DistinctDelivered = distinct
-	s.DuplicateCopies = s.Delivered - distinct
-	return s, nil
+	counts, err := chatsim.Count(ctx, db, table, "receive_id, CASE WHEN uuid <> '' THEN uuid ELSE content END AS identity", OutcomeDelivered)
+	// On error the counts are zero, so the summary is too.
+	return Summary{
+		Delivered: counts.Delivered, DistinctDelivered: counts.Distinct, DuplicateCopies: counts.Copies,
+		UUIDRepeats: counts.ByOutcome[OutcomeUUIDRepeat],
+		RateLimited: counts.ByOutcome[OutcomeRateLimited],
+		InvalidUser: counts.ByOutcome[OutcomeInvalidUser],
+	}, err
 }
 
 // List returns the requests, oldest first; a non-empty receiveID selects

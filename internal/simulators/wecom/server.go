@@ -330,7 +330,7 @@ func (s *Simulator) fault(w http.ResponseWriter) bool {
 // applyFault replies to the faults that prevent the work. Lost replies are
 // applied after the work.
 func (s *Simulator) applyFault(w http.ResponseWriter, fault simulators.Fault) bool {
-	return s.ApplyFault(w, fault, func(w http.ResponseWriter, fault simulators.Fault) bool {
+	return s.Injector().ReplyFault(w, fault, func(w http.ResponseWriter, fault simulators.Fault) bool {
 		if fault == FaultBusy {
 			simulators.WriteJSON(w, map[string]any{"errcode": -1, "errmsg": "system busy"})
 			return true
