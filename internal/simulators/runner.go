@@ -146,3 +146,21 @@ func (r *Runner) Close(release func() error) error {
 	})
 	return r.closeErr
 }
+
+// Every calls step at once and then every interval until ctx ends. It
+// passes an error of step to failed, unless ctx ended, and tries again on
+// the next tick.
+func Every(ctx context.Context, interval time.Duration, step func(context.Context) error, failed func(error)) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		if err := step(ctx); err != nil && ctx.Err() == nil {
+			failed(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}

@@ -109,3 +109,26 @@ func TestRunnerWait(t *testing.T) {
 		t.Error("Wait with an ended context reported the full hour")
 	}
 }
+
+func TestEveryRetriesUntilCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	calls := 0
+	var failures []error
+	boom := errors.New("boom")
+	step := func(context.Context) error {
+		calls++
+		if calls == 3 {
+			cancel()
+		}
+		return boom
+	}
+	simulators.Every(ctx, time.Millisecond, step, func(err error) { failures = append(failures, err) })
+	if calls != 3 {
+		t.Errorf("step calls = %d, expected 3", calls)
+	}
+	// The third failure came after the context ended, so it is not reported.
+	if len(failures) != 2 {
+		t.Errorf("reported failures = %d, expected 2", len(failures))
+	}
+}
