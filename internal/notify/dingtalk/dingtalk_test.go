@@ -14,6 +14,7 @@ import (
 	"github.com/ordo-project/ordo/internal/notify/notifytest"
 	"github.com/ordo-project/ordo/internal/simulators"
 	dingtalksim "github.com/ordo-project/ordo/internal/simulators/dingtalk"
+	"github.com/ordo-project/ordo/internal/sqlitedb/sqlitetest"
 )
 
 const (
@@ -29,7 +30,7 @@ type fixture struct {
 
 func start(t *testing.T, simConfig dingtalksim.Config, clientConfig dingtalk.Config) *fixture {
 	t.Helper()
-	db := notifytest.OpenSimulatorDB(t)
+	db := sqlitetest.Open(t)
 	simConfig.DB, simConfig.AppKey, simConfig.AppSecret, simConfig.AgentID = db, appKey, appSecret, agentID
 	sim, err := dingtalksim.New(context.Background(), simConfig)
 	if err != nil {

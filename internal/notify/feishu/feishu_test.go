@@ -15,6 +15,7 @@ import (
 	"github.com/ordo-project/ordo/internal/notify/notifytest"
 	"github.com/ordo-project/ordo/internal/simulators"
 	feishusim "github.com/ordo-project/ordo/internal/simulators/feishu"
+	"github.com/ordo-project/ordo/internal/sqlitedb/sqlitetest"
 )
 
 const (
@@ -29,7 +30,7 @@ type fixture struct {
 
 func start(t *testing.T, simConfig feishusim.Config, clientConfig feishu.Config) *fixture {
 	t.Helper()
-	db := notifytest.OpenSimulatorDB(t)
+	db := sqlitetest.Open(t)
 	simConfig.DB, simConfig.AppID, simConfig.AppSecret = db, appID, appSecret
 	sim, err := feishusim.New(context.Background(), simConfig)
 	if err != nil {

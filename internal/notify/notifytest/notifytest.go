@@ -4,29 +4,13 @@ package notifytest
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/ordo-project/ordo/internal/notify"
-	"github.com/ordo-project/ordo/internal/sqlitedb"
 )
-
-// OpenSimulatorDB opens a SQLite database in the test's temporary
-// directory for a simulator. The database is closed when the test ends.
-func OpenSimulatorDB(t testing.TB) *bun.DB {
-	t.Helper()
-	db, err := sqlitedb.Open(filepath.Join(t.TempDir(), "sim.db"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
 
 // Message returns a renewal reminder of key to recipient, with a link to
 // the task and a due time.

@@ -13,6 +13,7 @@ import (
 	"github.com/ordo-project/ordo/internal/notify/notifytest"
 	"github.com/ordo-project/ordo/internal/notify/wecom"
 	wecomsim "github.com/ordo-project/ordo/internal/simulators/wecom"
+	"github.com/ordo-project/ordo/internal/sqlitedb/sqlitetest"
 )
 
 const (
@@ -28,7 +29,7 @@ type fixture struct {
 
 func start(t *testing.T, simConfig wecomsim.Config, rates ...wecom.Rate) *fixture {
 	t.Helper()
-	db := notifytest.OpenSimulatorDB(t)
+	db := sqlitetest.Open(t)
 	simConfig.DB, simConfig.CorpID, simConfig.Secret, simConfig.AgentID = db, corpID, secret, agentID
 	sim, err := wecomsim.New(context.Background(), simConfig)
 	if err != nil {

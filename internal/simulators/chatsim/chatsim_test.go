@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,7 @@ import (
 	"github.com/ordo-project/ordo/internal/simulators"
 	"github.com/ordo-project/ordo/internal/simulators/chatsim"
 	dingtalksim "github.com/ordo-project/ordo/internal/simulators/dingtalk"
-	"github.com/ordo-project/ordo/internal/sqlitedb"
+	"github.com/ordo-project/ordo/internal/sqlitedb/sqlitetest"
 	"github.com/ordo-project/ordo/internal/testports"
 )
 
@@ -146,11 +145,7 @@ func TestInvalidUsers(t *testing.T) {
 
 func TestStoreQueries(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlitedb.Open(filepath.Join(t.TempDir(), "simulators.db"), 1)
-	if err != nil {
-		t.Fatalf("open database: %v", err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := sqlitetest.Open(t)
 	for i := range 2 {
 		if err := chatsim.Migrate(ctx, db, (*notice)(nil), testTable,
 			chatsim.Index{Name: "sim_dingtalk_messages_user", Columns: []string{"userid", "received_at"}}); err != nil {
