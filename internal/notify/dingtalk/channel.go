@@ -26,10 +26,8 @@ type ChannelConfig struct {
 // Channel sends each notification as a work notice and waits for
 // DingTalk's result.
 type Channel struct {
-	client   *Client
-	users    map[string]string
-	button   string
-	location *time.Location
+	client *Client
+	layout notify.ChatLayout
 }
 
 var _ notify.Channel = (*Channel)(nil)
@@ -42,13 +40,9 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 	}
 	button := cfg.ButtonText
 	if button == "" {
-		button = "查看任务"
+		button = notify.DefaultButtonText
 	}
-	location := cfg.Location
-	if location == nil {
-		location = time.UTC
-	}
-	return &Channel{client: client, users: cfg.Users, button: button, location: location}, nil
+	return &Channel{client: client, layout: notify.NewChatLayout(cfg.Users, button, cfg.Location)}, nil
 }
 
 // Client returns the channel's client.
@@ -59,7 +53,7 @@ func (c *Channel) Name() string { return ChannelName }
 
 // UserID returns the DingTalk user id of the message's recipient: the
 // configured id, else the message's address, else the person's name.
-func (c *Channel) UserID(msg notify.Message) string { return notify.RecipientID(c.users, msg) }
+func (c *Channel) UserID(msg notify.Message) string { return c.layout.RecipientID(msg) }
 
 // Send delivers msg as a work notice and checks DingTalk's result. A
 // notice DingTalk dropped because the person received the same content
@@ -112,14 +106,14 @@ func Reference(key string) string { return notify.StableID(key)[:8] }
 func (c *Channel) Notice(msg notify.Message) Msg {
 	var text strings.Builder
 	fmt.Fprintf(&text, "### %s\n\n%s", msg.Title, msg.Body)
-	if msg.Due != nil {
-		fmt.Fprintf(&text, "\n\n%s", msg.Due.In(c.location).Format("2006-01-02 15:04 MST"))
+	if due := c.layout.Due(msg); due != "" {
+		fmt.Fprintf(&text, "\n\n%s", due)
 	}
 	fmt.Fprintf(&text, "\n\n%s", Reference(msg.Key))
 	if msg.Link == "" {
 		return Msg{MsgType: "markdown", Markdown: &Markdown{Title: msg.Title, Text: text.String()}}
 	}
 	return Msg{MsgType: "action_card", ActionCard: &ActionCard{
-		Title: msg.Title, Markdown: text.String(), SingleTitle: c.button, SingleURL: msg.Link,
+		Title: msg.Title, Markdown: text.String(), SingleTitle: c.layout.Button(), SingleURL: msg.Link,
 	}}
 }

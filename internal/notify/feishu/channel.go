@@ -26,10 +26,8 @@ type ChannelConfig struct {
 // Channel sends each notification as an interactive card linking to the
 // task, or as a post when there is no link.
 type Channel struct {
-	client   *Client
-	users    map[string]string
-	button   string
-	location *time.Location
+	client *Client
+	layout notify.ChatLayout
 }
 
 var _ notify.Channel = (*Channel)(nil)
@@ -42,13 +40,9 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 	}
 	button := cfg.ButtonText
 	if button == "" {
-		button = "查看任务"
+		button = notify.DefaultButtonText
 	}
-	location := cfg.Location
-	if location == nil {
-		location = time.UTC
-	}
-	return &Channel{client: client, users: cfg.Users, button: button, location: location}, nil
+	return &Channel{client: client, layout: notify.NewChatLayout(cfg.Users, button, cfg.Location)}, nil
 }
 
 // Client returns the channel's client.
@@ -59,7 +53,7 @@ func (c *Channel) Name() string { return ChannelName }
 
 // ReceiveID returns the Feishu id of the message's recipient: the
 // configured id, else the message's address, else the person's name.
-func (c *Channel) ReceiveID(msg notify.Message) string { return notify.RecipientID(c.users, msg) }
+func (c *Channel) ReceiveID(msg notify.Message) string { return c.layout.RecipientID(msg) }
 
 // UUID returns the uuid of the notification of key: its stable id, 32
 // hex digits, within Feishu's limit of 50 characters.
@@ -90,8 +84,8 @@ func (c *Channel) Send(ctx context.Context, msg notify.Message) (notify.Receipt,
 // card with a button to the task, or a post without a link.
 func (c *Channel) Content(msg notify.Message) (string, string, error) {
 	text := msg.Body
-	if msg.Due != nil {
-		text += "\n" + msg.Due.In(c.location).Format("2006-01-02 15:04 MST")
+	if due := c.layout.Due(msg); due != "" {
+		text += "\n" + due
 	}
 	var value any
 	msgType := "interactive"
@@ -102,7 +96,7 @@ func (c *Channel) Content(msg notify.Message) (string, string, error) {
 			Elements: []any{
 				cardDiv{Tag: "div", Text: cardText{Tag: "lark_md", Content: text}},
 				cardAction{Tag: "action", Actions: []cardButton{{
-					Tag: "button", Text: plainText(c.button), Type: "primary", URL: msg.Link,
+					Tag: "button", Text: plainText(c.layout.Button()), Type: "primary", URL: msg.Link,
 				}}},
 			},
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,9 +12,10 @@ import (
 
 	"github.com/ordo-project/ordo/internal/notify"
 	"github.com/ordo-project/ordo/internal/notify/feishu"
+	"github.com/ordo-project/ordo/internal/notify/notifytest"
 	"github.com/ordo-project/ordo/internal/simulators"
 	feishusim "github.com/ordo-project/ordo/internal/simulators/feishu"
-	"github.com/ordo-project/ordo/internal/sqlitedb"
+	"github.com/ordo-project/ordo/internal/sqlitedb/sqlitetest"
 )
 
 const (
@@ -30,11 +30,7 @@ type fixture struct {
 
 func start(t *testing.T, simConfig feishusim.Config, clientConfig feishu.Config) *fixture {
 	t.Helper()
-	db, err := sqlitedb.Open(filepath.Join(t.TempDir(), "sim.db"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := sqlitetest.Open(t)
 	simConfig.DB, simConfig.AppID, simConfig.AppSecret = db, appID, appSecret
 	sim, err := feishusim.New(context.Background(), simConfig)
 	if err != nil {
@@ -58,13 +54,7 @@ func start(t *testing.T, simConfig feishusim.Config, clientConfig feishu.Config)
 	return &fixture{sim: sim, channel: channel}
 }
 
-func message(key, recipient string) notify.Message {
-	due := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
-	return notify.Message{
-		Key: key, Recipient: recipient, Title: "续约提醒", Body: "合同 C-1 即将到期",
-		Link: "http://127.0.0.1:8080/api/v1/tasks/1", Due: &due,
-	}
-}
+func message(key, recipient string) notify.Message { return notifytest.Message(key, recipient) }
 
 func summary(t *testing.T, sim *feishusim.Simulator) feishusim.Summary {
 	t.Helper()
@@ -77,17 +67,7 @@ func summary(t *testing.T, sim *feishusim.Simulator) feishusim.Summary {
 
 func sendWithRetries(t *testing.T, channel notify.Channel, msg notify.Message, attempts int) error {
 	t.Helper()
-	var err error
-	for range attempts {
-		_, err = channel.Send(context.Background(), msg)
-		if err == nil || notify.IsPermanent(err) {
-			return err
-		}
-		if strings.Contains(err.Error(), appSecret) {
-			t.Fatalf("error reveals the app secret: %v", err)
-		}
-	}
-	return err
+	return notifytest.SendWithRetries(t, channel, msg, attempts, appSecret)
 }
 
 func TestSendsCardWithUUID(t *testing.T) {
@@ -244,23 +224,9 @@ func TestTokenExpiryRefreshesOnce(t *testing.T) {
 
 func TestConcurrentSendsShareOneToken(t *testing.T) {
 	f := start(t, feishusim.Config{}, feishu.Config{})
-	var wg sync.WaitGroup
-	errs := make(chan error, 10)
-	for i := range 10 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := f.channel.Send(context.Background(), message(fmt.Sprintf("task-%d/feishu", i), fmt.Sprintf("user%d", i)))
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	notifytest.SendConcurrently(t, f.channel, 10, func(i int) notify.Message {
+		return message(fmt.Sprintf("task-%d/feishu", i), fmt.Sprintf("user%d", i))
+	})
 	if got := f.channel.Client().TokenFetches(); got != 1 {
 		t.Errorf("token fetches = %d, want 1", got)
 	}

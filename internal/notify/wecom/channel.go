@@ -30,10 +30,8 @@ type ChannelConfig struct {
 
 // Channel sends each notification as a text card linking to the task.
 type Channel struct {
-	client   *Client
-	users    map[string]string
-	button   string
-	location *time.Location
+	client *Client
+	layout notify.ChatLayout
 }
 
 var _ notify.Channel = (*Channel)(nil)
@@ -47,11 +45,7 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 	if n := len([]rune(cfg.ButtonText)); n > 4 {
 		return nil, fmt.Errorf("wecom: button text %q has %d characters: WeCom allows 4", cfg.ButtonText, n)
 	}
-	location := cfg.Location
-	if location == nil {
-		location = time.UTC
-	}
-	return &Channel{client: client, users: cfg.Users, button: cfg.ButtonText, location: location}, nil
+	return &Channel{client: client, layout: notify.NewChatLayout(cfg.Users, cfg.ButtonText, cfg.Location)}, nil
 }
 
 // Client returns the channel's client.
@@ -62,15 +56,7 @@ func (c *Channel) Name() string { return ChannelName }
 
 // UserID returns the WeCom user id of the message's recipient: the
 // configured id, else the message's address, else the person's name.
-func (c *Channel) UserID(msg notify.Message) string {
-	if id, ok := c.users[msg.Recipient]; ok {
-		return id
-	}
-	if msg.Address != "" {
-		return msg.Address
-	}
-	return msg.Recipient
-}
+func (c *Channel) UserID(msg notify.Message) string { return c.layout.RecipientID(msg) }
 
 // Send delivers msg as a text card. A recipient WeCom rejects is a
 // permanent failure that names the reason.
@@ -94,14 +80,14 @@ func (c *Channel) Send(ctx context.Context, msg notify.Message) (notify.Receipt,
 // duplicate check does not drop it.
 func (c *Channel) card(msg notify.Message) TextCard {
 	description := msg.Body
-	if msg.Due != nil && !strings.Contains(description, msg.Due.In(c.location).Format("2006-01-02 15:04")) {
-		description += "\n" + msg.Due.In(c.location).Format("2006-01-02 15:04 MST")
+	if msg.Due != nil && !strings.Contains(description, msg.Due.In(c.layout.Location()).Format("2006-01-02 15:04")) {
+		description += "\n" + c.layout.Due(msg)
 	}
 	return TextCard{
 		Title:       truncate(msg.Title, maxTitleBytes),
 		Description: truncate(description, maxDescriptionBytes),
 		URL:         msg.Link,
-		BtnTxt:      c.button,
+		BtnTxt:      c.layout.Button(),
 	}
 }
 

@@ -4,16 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ordo-project/ordo/internal/notify"
+	"github.com/ordo-project/ordo/internal/notify/notifytest"
 	"github.com/ordo-project/ordo/internal/notify/wecom"
 	wecomsim "github.com/ordo-project/ordo/internal/simulators/wecom"
-	"github.com/ordo-project/ordo/internal/sqlitedb"
+	"github.com/ordo-project/ordo/internal/sqlitedb/sqlitetest"
 )
 
 const (
@@ -29,11 +29,7 @@ type fixture struct {
 
 func start(t *testing.T, simConfig wecomsim.Config, rates ...wecom.Rate) *fixture {
 	t.Helper()
-	db, err := sqlitedb.Open(filepath.Join(t.TempDir(), "sim.db"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := sqlitetest.Open(t)
 	simConfig.DB, simConfig.CorpID, simConfig.Secret, simConfig.AgentID = db, corpID, secret, agentID
 	sim, err := wecomsim.New(context.Background(), simConfig)
 	if err != nil {
@@ -53,33 +49,20 @@ func start(t *testing.T, simConfig wecomsim.Config, rates ...wecom.Rate) *fixtur
 	return &fixture{sim: sim, channel: channel}
 }
 
+// message returns the renewal reminder of key. The key is part of the
+// title, so WeCom's duplicate check does not drop one reminder as a
+// repeat of another.
 func message(key, recipient string) notify.Message {
-	due := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
-	return notify.Message{
-		Key: key, Recipient: recipient, Title: "续约提醒 " + key, Body: "合同 C-1 即将到期",
-		Link: "http://127.0.0.1:8080/api/v1/tasks/1", Due: &due,
-	}
+	msg := notifytest.Message(key, recipient)
+	msg.Title += " " + key
+	return msg
 }
 
 func TestTokenSingleFlightUnderConcurrency(t *testing.T) {
 	f := start(t, wecomsim.Config{})
-	var wg sync.WaitGroup
-	errs := make(chan error, 40)
-	for i := range 40 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := f.channel.Send(context.Background(), message(fmt.Sprint("k", i), fmt.Sprint("user", i)))
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatalf("send: %v", err)
-		}
-	}
+	notifytest.SendConcurrently(t, f.channel, 40, func(i int) notify.Message {
+		return message(fmt.Sprint("k", i), fmt.Sprint("user", i))
+	})
 	if n := f.channel.Client().TokenFetches(); n != 1 {
 		t.Errorf("gettoken calls = %d, expected 1", n)
 	}

@@ -34,19 +34,9 @@ func PayerAccount(name string) string {
 
 // runPayments posts due payments every PollInterval until ctx ends.
 func (s *Simulator) runPayments(ctx context.Context) {
-	defer s.loops.Done()
-	ticker := time.NewTicker(s.cfg.PollInterval)
-	defer ticker.Stop()
-	for {
-		if err := s.postDue(ctx); err != nil && ctx.Err() == nil {
-			s.log.WithField(logging.KeyError, err).Error("posting due payments failed, will retry")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-	}
+	simulators.Every(ctx, s.cfg.PollInterval, s.postDue, func(err error) {
+		s.log.WithField(logging.KeyError, err).Error("posting due payments failed, will retry")
+	})
 }
 
 // postDue posts every scheduled payment whose due time has passed.

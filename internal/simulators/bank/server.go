@@ -4,14 +4,11 @@ import (
 	"context"
 	"crypto/hmac"
 	"encoding/json"
-	"errors"
 	"fmt"
 	bankconn "github.com/ordo-project/ordo/connectors/bank"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -55,12 +52,7 @@ type Simulator struct {
 	log       logrus.FieldLogger
 	injector  *simulators.Injector
 
-	server   *http.Server
-	listener net.Listener
-	closing  chan struct{}
-	cancel   context.CancelFunc
-	loops    sync.WaitGroup
-	once     sync.Once
+	runner *simulators.Runner
 }
 
 // New validates the configuration and creates the simulator's tables.
@@ -76,44 +68,28 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 	if err := migrate(ctx, cfg.DB); err != nil {
 		return nil, fmt.Errorf("bank simulator: %w", err)
 	}
+	log := cfg.Logger.WithField(logging.KeyComponent, componentID)
 	return &Simulator{
 		cfg:       cfg,
 		behaviour: *cfg.Behaviour,
-		log:       cfg.Logger.WithField(logging.KeyComponent, componentID),
+		log:       log,
 		injector:  injector,
-		closing:   make(chan struct{}),
+		runner:    simulators.NewRunner("bank simulator", log),
 	}, nil
 }
 
 // Start listens on Config.Address and starts the loop that posts due
 // payments. The loop stops when ctx ends or Close is called.
 func (s *Simulator) Start(ctx context.Context) error {
-	listener, err := net.Listen("tcp", s.cfg.Address)
-	if err != nil {
-		return fmt.Errorf("bank simulator: listen on %s: %w", s.cfg.Address, err)
+	if _, err := s.runner.Serve(s.cfg.Address, s.Handler()); err != nil {
+		return err
 	}
-	s.listener = listener
-	s.server = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := s.server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.WithField(logging.KeyError, err).Error("bank simulator server stopped")
-		}
-	}()
-	loopCtx, cancel := context.WithCancel(ctx)
-	s.cancel = cancel
-	s.loops.Add(1)
-	go s.runPayments(loopCtx)
-	s.log.WithField(logging.KeyAddress, listener.Addr().String()).Info("bank simulator started")
+	s.runner.GoContext(ctx, s.runPayments)
 	return nil
 }
 
 // URL returns the base URL of the started server.
-func (s *Simulator) URL() string {
-	if s.listener == nil {
-		return ""
-	}
-	return "http://" + s.listener.Addr().String()
-}
+func (s *Simulator) URL() string { return s.runner.URL() }
 
 // AccountNo returns the collection account the statement belongs to.
 func (s *Simulator) AccountNo() string { return s.cfg.AccountNo }
@@ -123,23 +99,7 @@ func (s *Simulator) Injector() *simulators.Injector { return s.injector }
 
 // Close stops the server and waits for the payment loop. Scheduled
 // payments stay in the database for the next start.
-func (s *Simulator) Close() error {
-	var err error
-	s.once.Do(func() {
-		close(s.closing)
-		if s.cancel != nil {
-			s.cancel()
-		}
-		if s.server != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			err = s.server.Shutdown(ctx)
-		}
-		s.loops.Wait()
-		s.log.Info("bank simulator stopped")
-	})
-	return err
-}
+func (s *Simulator) Close() error { return s.runner.Close(nil) }
 
 // Handler returns the HTTP handler of the statement API and the simulator
 // controls.
@@ -252,10 +212,10 @@ func (s *Simulator) handleQuery(w http.ResponseWriter, r *http.Request) {
 		return
 	case simulators.FaultTimeout:
 		s.wait(r.Context(), s.injector.Hang())
-		dropConnection(w)
+		simulators.LoseReply(w)
 		return
 	case simulators.FaultLostReply:
-		dropConnection(w)
+		simulators.LoseReply(w)
 		return
 	}
 
@@ -359,30 +319,7 @@ func apiLine(row lineRow) (statementLine, error) {
 // wait sleeps for d and reports false if the request or the simulator
 // ended first.
 func (s *Simulator) wait(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-s.closing:
-		return false
-	}
-}
-
-// dropConnection closes the client's connection without a reply.
-func dropConnection(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		// The server closes the connection of a handler that panics with
-		// ErrAbortHandler and logs nothing.
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
+	return s.runner.Wait(ctx, d)
 }
 
 func (s *Simulator) handleGetFaults(w http.ResponseWriter, r *http.Request) {

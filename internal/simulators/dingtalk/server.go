@@ -10,13 +10,10 @@ package dingtalk
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,8 +21,8 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/uptrace/bun"
 
-	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/simulators"
+	"github.com/ordo-project/ordo/internal/simulators/chatsim"
 )
 
 // Faults specific to this simulator.
@@ -83,22 +80,18 @@ type Config struct {
 }
 
 // Simulator is the DingTalk API simulator. Create it with New, then Start
-// it or mount Handler; Close stops it.
+// it or mount Handler; Close stops it. ExpireTokens makes every issued
+// token fail with 42001. InjectSendErrors makes the simulator reply to the
+// next asyncsend_v2 requests with a code and send nothing. Typical codes are
+// 40014, 42001, -1 or 90018.
 type Simulator struct {
-	cfg      Config
-	log      logrus.FieldLogger
-	injector *simulators.Injector
-	tokens   *simulators.Tokens
+	*chatsim.Server
 
-	mu      sync.Mutex
-	inject  []int
-	invalid map[string]bool
+	cfg Config
 
 	// sendMu serialises asyncsend_v2, so the limit count, the duplicate
 	// check and the insert are one step.
 	sendMu sync.Mutex
-
-	http *simulators.HTTPServer
 }
 
 // New validates the configuration and creates the table.
@@ -109,54 +102,25 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 	if cfg.AppKey == "" || cfg.AppSecret == "" || cfg.AgentID <= 0 {
 		return nil, errors.New("DingTalk simulator: missing app key, app secret or agent id")
 	}
-	if cfg.Address == "" {
-		cfg.Address = "127.0.0.1:0"
-	}
-	if cfg.TokenTTL <= 0 {
-		cfg.TokenTTL = 7200 * time.Second
-	}
 	if cfg.DailyLimit <= 0 {
 		cfg.DailyLimit = 500
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = simulators.DiscardLogger()
-	}
-	injector, err := simulators.NewInjector(cfg.Faults, DefaultFaults...)
+	server, err := chatsim.NewServer(chatsim.Setup{
+		Name: "DingTalk simulator", Component: componentID, Address: cfg.Address, TokenTTL: cfg.TokenTTL,
+		Faults: cfg.Faults, DefaultFaults: DefaultFaults, InvalidUsers: cfg.InvalidUsers,
+		Clock: cfg.Clock, Logger: cfg.Logger,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("DingTalk simulator: %w", err)
+		return nil, err
 	}
 	if err := Migrate(ctx, cfg.DB); err != nil {
 		return nil, err
 	}
-	s := &Simulator{
-		cfg: cfg, injector: injector, tokens: simulators.NewTokens(cfg.TokenTTL, cfg.Clock),
-		log: cfg.Logger.WithField(logging.KeyComponent, componentID),
-	}
-	s.SetInvalidUsers(cfg.InvalidUsers...)
-	return s, nil
+	return &Simulator{Server: server, cfg: cfg}, nil
 }
 
 // Start listens on the configured address and serves in the background.
-func (s *Simulator) Start() error {
-	server, err := simulators.ServeHTTP(s.cfg.Address, s.Handler(), s.log, "DingTalk simulator")
-	if err != nil {
-		return err
-	}
-	s.http = server
-	return nil
-}
-
-// URL returns the base URL clients use, once started.
-func (s *Simulator) URL() string { return s.http.URL() }
-
-// Close stops the server.
-func (s *Simulator) Close() error { return s.http.Close() }
-
-// Injector returns the fault injector, so tests can change the faults.
-func (s *Simulator) Injector() *simulators.Injector { return s.injector }
+func (s *Simulator) Start() error { return s.Serve(s.Handler()) }
 
 // Handler serves the API and the control endpoints:
 //
@@ -174,36 +138,7 @@ func (s *Simulator) Handler() http.Handler {
 	mux.HandleFunc("POST /topapi/message/corpconversation/asyncsend_v2", s.send)
 	mux.HandleFunc("POST /topapi/message/corpconversation/getsendprogress", s.progress)
 	mux.HandleFunc("POST /topapi/message/corpconversation/getsendresult", s.result)
-	mux.HandleFunc("POST /sim/expire_tokens", func(w http.ResponseWriter, r *http.Request) {
-		s.ExpireTokens()
-		simulators.WriteJSON(w, map[string]any{"expired": true})
-	})
-	mux.HandleFunc("POST /sim/inject", func(w http.ResponseWriter, r *http.Request) {
-		code, err := strconv.Atoi(r.URL.Query().Get("errcode"))
-		count, cerr := strconv.Atoi(r.URL.Query().Get("count"))
-		if err != nil || cerr != nil || count < 1 {
-			http.Error(w, "errcode and count must be integers, count at least 1", http.StatusBadRequest)
-			return
-		}
-		s.InjectSendErrors(code, count)
-		simulators.WriteJSON(w, map[string]any{"errcode": code, "count": count})
-	})
-	mux.HandleFunc("GET /sim/messages", func(w http.ResponseWriter, r *http.Request) {
-		messages, err := List(r.Context(), s.cfg.DB, r.URL.Query().Get("userid"))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		simulators.WriteJSON(w, messages)
-	})
-	mux.HandleFunc("GET /sim/summary", func(w http.ResponseWriter, r *http.Request) {
-		summary, err := s.Summary(r.Context())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		simulators.WriteJSON(w, summary)
-	})
+	chatsim.HandleControl(mux, s.Server, chatsim.Control{CodeParam: "errcode", RecipientParam: "userid"}, s.Messages, s.Summary)
 	return mux
 }
 
@@ -215,34 +150,8 @@ func (s *Simulator) Messages(ctx context.Context, userID string) ([]Message, err
 	return List(ctx, s.cfg.DB, userID)
 }
 
-// ExpireTokens makes every issued token fail with 42001.
-func (s *Simulator) ExpireTokens() { s.tokens.ExpireAll() }
-
-// TokensIssued returns how many tokens the simulator issued.
-func (s *Simulator) TokensIssued() int { return s.tokens.Issued() }
-
-// InjectSendErrors makes the next count asyncsend_v2 requests answer code
-// without sending, e.g. 40014, 42001, -1 or 90018.
-func (s *Simulator) InjectSendErrors(code, count int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range count {
-		s.inject = append(s.inject, code)
-	}
-}
-
-// SetInvalidUsers replaces the user ids that do not exist.
-func (s *Simulator) SetInvalidUsers(users ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.invalid = map[string]bool{}
-	for _, user := range users {
-		s.invalid[user] = true
-	}
-}
-
 func (s *Simulator) getToken(w http.ResponseWriter, r *http.Request) {
-	if s.applyFault(w, s.injector.Draw()) {
+	if s.applyFault(w, s.Injector().Draw()) {
 		return
 	}
 	query := r.URL.Query()
@@ -250,14 +159,14 @@ func (s *Simulator) getToken(w http.ResponseWriter, r *http.Request) {
 		simulators.WriteJSON(w, map[string]any{"errcode": 40089, "errmsg": "invalid appkey or appsecret"})
 		return
 	}
-	token, ttl := s.tokens.Issue("")
+	token, ttl := s.Tokens().Issue("")
 	simulators.WriteJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": int(ttl / time.Second)})
 }
 
 // authorize answers a rejected token and reports whether the request may
 // go on.
 func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) bool {
-	switch s.tokens.Check(r.URL.Query().Get("access_token")) {
+	switch s.Tokens().Check(r.URL.Query().Get("access_token")) {
 	case simulators.TokenUnknown:
 		simulators.WriteJSON(w, map[string]any{"errcode": 40014, "errmsg": "invalid access_token"})
 		return false
@@ -290,14 +199,14 @@ type sendRequest struct {
 }
 
 func (s *Simulator) send(w http.ResponseWriter, r *http.Request) {
-	fault := s.injector.Draw()
+	fault := s.Injector().Draw()
 	if s.applyFault(w, fault) {
 		return
 	}
 	if !s.authorize(w, r) {
 		return
 	}
-	if code, ok := s.nextInjected(); ok {
+	if code, ok := s.NextInjectedError(); ok {
 		simulators.WriteJSON(w, map[string]any{"errcode": code, "errmsg": "injected by the simulator"})
 		return
 	}
@@ -313,7 +222,7 @@ func (s *Simulator) send(w http.ResponseWriter, r *http.Request) {
 	}
 	taskID, err := s.deliver(r.Context(), request.UserIDList, template, fault == FaultSilentDrop)
 	if err != nil {
-		s.log.WithError(err).Error("store DingTalk notice")
+		s.Log().WithError(err).Error("store DingTalk notice")
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
@@ -354,8 +263,7 @@ func (s *Simulator) parse(request sendRequest) (Message, int, string) {
 	default:
 		return Message{}, 40035, fmt.Sprintf("unsupported msgtype %q", msg.MsgType)
 	}
-	sum := sha256.Sum256([]byte(message.MsgType + "\x00" + message.Title + "\x00" + message.Content + "\x00" + message.URL))
-	message.Digest = hex.EncodeToString(sum[:16])
+	message.Digest = chatsim.Digest(message.MsgType, message.Title, message.Content, message.URL)
 	return message, 0, ""
 }
 
@@ -370,7 +278,7 @@ func (s *Simulator) deliver(ctx context.Context, userList string, template Messa
 		return 0, fmt.Errorf("next DingTalk task id: %w", err)
 	}
 	taskID := last + 1
-	now := s.cfg.Clock().UTC()
+	now := s.Now().UTC()
 	var rows []Message
 	seen := map[string]bool{}
 	for _, user := range strings.Split(userList, ",") {
@@ -391,29 +299,23 @@ func (s *Simulator) deliver(ctx context.Context, userList string, template Messa
 	if _, err := s.cfg.DB.NewInsert().Model(&rows).Exec(ctx); err != nil {
 		return 0, fmt.Errorf("insert DingTalk notices: %w", err)
 	}
-	s.log.WithFields(logrus.Fields{"task_id": taskID, "recipients": len(rows)}).Debug("DingTalk work notice")
+	s.Log().WithFields(logrus.Fields{"task_id": taskID, "recipients": len(rows)}).Debug("DingTalk work notice")
 	return taskID, nil
 }
 
 func (s *Simulator) outcome(ctx context.Context, row Message, drop bool) (string, error) {
-	s.mu.Lock()
-	invalid := s.invalid[row.UserID]
-	s.mu.Unlock()
-	if invalid {
+	if s.InvalidUser(row.UserID) {
 		return OutcomeInvalidUser, nil
 	}
 	since := row.ReceivedAt.Add(-24 * time.Hour)
-	same, err := s.cfg.DB.NewSelect().Model((*Message)(nil)).
-		Where("userid = ? AND digest = ? AND outcome = ? AND received_at > ?", row.UserID, row.Digest, OutcomeDelivered, since).
-		Count(ctx)
+	same, err := chatsim.CountSince(ctx, s.cfg.DB, (*Message)(nil), "userid", row.UserID, OutcomeDelivered, row.Digest, since)
 	if err != nil {
 		return "", fmt.Errorf("check same content: %w", err)
 	}
 	if same > 0 {
 		return OutcomeDuplicate, nil
 	}
-	count, err := s.cfg.DB.NewSelect().Model((*Message)(nil)).
-		Where("userid = ? AND outcome = ? AND received_at > ?", row.UserID, OutcomeDelivered, since).Count(ctx)
+	count, err := chatsim.CountSince(ctx, s.cfg.DB, (*Message)(nil), "userid", row.UserID, OutcomeDelivered, "", since)
 	if err != nil {
 		return "", fmt.Errorf("count notices of the day: %w", err)
 	}
@@ -433,7 +335,7 @@ type taskRequest struct {
 
 // task reads the rows of the task in the request, answering the errors.
 func (s *Simulator) task(w http.ResponseWriter, r *http.Request) ([]Message, bool) {
-	if s.applyFault(w, s.injector.Draw()) || !s.authorize(w, r) {
+	if s.applyFault(w, s.Injector().Draw()) || !s.authorize(w, r) {
 		return nil, false
 	}
 	var request taskRequest
@@ -454,7 +356,7 @@ func (s *Simulator) task(w http.ResponseWriter, r *http.Request) ([]Message, boo
 }
 
 func (s *Simulator) finished(rows []Message) bool {
-	return !s.cfg.Clock().Before(rows[0].ReceivedAt.Add(s.cfg.DeliveryDelay))
+	return !s.Now().Before(rows[0].ReceivedAt.Add(s.cfg.DeliveryDelay))
 }
 
 func (s *Simulator) progress(w http.ResponseWriter, r *http.Request) {
@@ -505,40 +407,18 @@ func (s *Simulator) result(w http.ResponseWriter, r *http.Request) {
 	simulators.WriteJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "send_result": result})
 }
 
-func (s *Simulator) nextInjected() (int, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.inject) == 0 {
-		return 0, false
-	}
-	code := s.inject[0]
-	s.inject = s.inject[1:]
-	return code, true
-}
-
 // applyFault replies to the faults that prevent the work. Lost replies
 // and silent drops are applied by the send itself.
 func (s *Simulator) applyFault(w http.ResponseWriter, fault simulators.Fault) bool {
-	if latency := s.injector.Latency(); latency > 0 {
-		time.Sleep(latency)
-	}
-	switch fault {
-	case FaultBusy:
-		simulators.WriteJSON(w, map[string]any{"errcode": -1, "errmsg": "system busy"})
-		return true
-	case FaultRateLimited:
-		simulators.WriteJSON(w, map[string]any{"errcode": 90018, "errmsg": "calls over the frequency limit"})
-		return true
-	case simulators.FaultServerError:
-		http.Error(w, "injected server error", http.StatusInternalServerError)
-		return true
-	case simulators.FaultThrottle:
-		http.Error(w, "injected throttle", http.StatusTooManyRequests)
-		return true
-	case simulators.FaultTimeout:
-		time.Sleep(s.injector.Hang())
-		simulators.LoseReply(w)
-		return true
-	}
-	return false
+	return s.Injector().ReplyFault(w, fault, func(w http.ResponseWriter, fault simulators.Fault) bool {
+		switch fault {
+		case FaultBusy:
+			simulators.WriteJSON(w, map[string]any{"errcode": -1, "errmsg": "system busy"})
+			return true
+		case FaultRateLimited:
+			simulators.WriteJSON(w, map[string]any{"errcode": 90018, "errmsg": "calls over the frequency limit"})
+			return true
+		}
+		return false
+	})
 }

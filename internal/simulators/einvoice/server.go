@@ -3,10 +3,8 @@ package einvoice
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -58,12 +56,7 @@ type Simulator struct {
 	callbackURL string
 	callbacks   *http.Client
 
-	server   *http.Server
-	listener net.Listener
-	closing  chan struct{}
-	cancel   context.CancelFunc
-	loops    sync.WaitGroup
-	once     sync.Once
+	runner *simulators.Runner
 }
 
 // New validates the configuration and creates the simulator's tables.
@@ -79,10 +72,12 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 	if err := migrate(ctx, cfg.DB); err != nil {
 		return nil, fmt.Errorf("einvoice simulator: %w", err)
 	}
+	log := cfg.Logger.WithField(logging.KeyComponent, componentID)
 	return &Simulator{
 		cfg:      cfg,
-		log:      cfg.Logger.WithField(logging.KeyComponent, componentID),
+		log:      log,
 		injector: injector,
+		runner:   simulators.NewRunner("e-invoice simulator", log),
 		validator: validator{
 			rates:             cfg.TaxRates,
 			lineTaxTolerance:  cfg.LineTaxTolerance,
@@ -91,7 +86,6 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 		nonces:      newNonceCache(2 * cfg.ClockSkew),
 		callbackURL: cfg.CallbackURL,
 		callbacks:   &http.Client{Timeout: cfg.CallbackTimeout},
-		closing:     make(chan struct{}),
 	}, nil
 }
 
@@ -99,34 +93,16 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 // requests, report them to the World and deliver callbacks. The loops stop
 // when ctx ends or Close is called.
 func (s *Simulator) Start(ctx context.Context) error {
-	listener, err := net.Listen("tcp", s.cfg.Address)
-	if err != nil {
-		return fmt.Errorf("einvoice simulator: listen on %s: %w", s.cfg.Address, err)
+	if _, err := s.runner.Serve(s.cfg.Address, s.Handler()); err != nil {
+		return err
 	}
-	s.listener = listener
-	s.server = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := s.server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.WithField(logging.KeyError, err).Error("e-invoice simulator server stopped")
-		}
-	}()
-
-	loopCtx, cancel := context.WithCancel(ctx)
-	s.cancel = cancel
-	s.loops.Add(2)
-	go s.runLoop(loopCtx, "issue", s.completeDue)
-	go s.runLoop(loopCtx, "callback", s.deliverDue)
-	s.log.WithField(logging.KeyAddress, listener.Addr().String()).Info("e-invoice simulator started")
+	s.runner.GoContext(ctx, func(ctx context.Context) { s.runLoop(ctx, "issue", s.completeDue) })
+	s.runner.GoContext(ctx, func(ctx context.Context) { s.runLoop(ctx, "callback", s.deliverDue) })
 	return nil
 }
 
 // URL returns the base URL of the started server, e.g. http://127.0.0.1:4321.
-func (s *Simulator) URL() string {
-	if s.listener == nil {
-		return ""
-	}
-	return "http://" + s.listener.Addr().String()
-}
+func (s *Simulator) URL() string { return s.runner.URL() }
 
 // Injector returns the fault injector, for tests and the admin endpoint.
 func (s *Simulator) Injector() *simulators.Injector { return s.injector }
@@ -147,23 +123,7 @@ func (s *Simulator) currentCallbackURL() string {
 
 // Close stops the server and waits for the background loops. Requests that
 // are still processing stay in the database for the next start.
-func (s *Simulator) Close() error {
-	var err error
-	s.once.Do(func() {
-		close(s.closing)
-		if s.cancel != nil {
-			s.cancel()
-		}
-		if s.server != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			err = s.server.Shutdown(ctx)
-		}
-		s.loops.Wait()
-		s.log.Info("e-invoice simulator stopped")
-	})
-	return err
-}
+func (s *Simulator) Close() error { return s.runner.Close(nil) }
 
 // Handler returns the HTTP handler of the platform API and the simulator
 // controls.
@@ -230,11 +190,11 @@ func (s *Simulator) api(handler apiHandler) http.HandlerFunc {
 			writeEnvelope(w, http.StatusTooManyRequests, codeThrottled, "rate limit exceeded, try again later", nil)
 		case simulators.FaultTimeout:
 			s.wait(r.Context(), s.injector.Hang())
-			dropConnection(w)
+			simulators.LoseReply(w)
 		case simulators.FaultLostReply:
 			ctx := context.WithValue(r.Context(), faultKey{}, fault)
 			handler(&discardWriter{header: http.Header{}}, r.WithContext(ctx), body)
-			dropConnection(w)
+			simulators.LoseReply(w)
 		default:
 			ctx := context.WithValue(r.Context(), faultKey{}, fault)
 			handler(w, r.WithContext(ctx), body)
@@ -245,30 +205,7 @@ func (s *Simulator) api(handler apiHandler) http.HandlerFunc {
 // wait sleeps for d and reports false if the request or the simulator
 // ended first.
 func (s *Simulator) wait(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-s.closing:
-		return false
-	}
-}
-
-// dropConnection closes the client's connection without a reply.
-func dropConnection(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		// The server closes the connection of a handler that panics with
-		// ErrAbortHandler and logs nothing.
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
+	return s.runner.Wait(ctx, d)
 }
 
 // discardWriter takes the reply of a request whose reply is to be lost.

@@ -28,19 +28,9 @@ const (
 // runLoop calls step every PollInterval until ctx ends. A failed step is
 // logged and tried again on the next tick.
 func (s *Simulator) runLoop(ctx context.Context, name string, step func(context.Context) error) {
-	defer s.loops.Done()
-	ticker := time.NewTicker(s.cfg.PollInterval)
-	defer ticker.Stop()
-	for {
-		if err := step(ctx); err != nil && ctx.Err() == nil {
-			s.log.WithFields(logrus.Fields{keyLoop: name, logging.KeyError: err}).Error("background step failed")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-	}
+	simulators.Every(ctx, s.cfg.PollInterval, step, func(err error) {
+		s.log.WithFields(logrus.Fields{keyLoop: name, logging.KeyError: err}).Error("background step failed")
+	})
 }
 
 // completeDue issues or fails every request whose due time has passed, then

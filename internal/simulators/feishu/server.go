@@ -23,8 +23,8 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/uptrace/bun"
 
-	"github.com/ordo-project/ordo/internal/logging"
 	"github.com/ordo-project/ordo/internal/simulators"
+	"github.com/ordo-project/ordo/internal/simulators/chatsim"
 )
 
 // FaultRateLimited returns HTTP 429 with code 99991400 without doing the
@@ -66,22 +66,17 @@ type Config struct {
 }
 
 // Simulator is the Feishu API simulator. Create it with New, then Start it
-// or mount Handler; Close stops it.
+// or mount Handler; Close stops it. ExpireTokens makes every issued token
+// fail with 99991663, and InjectSendErrors makes the next message requests
+// fail with a code, e.g. 99991663, 99991400 or 230020, and send nothing.
 type Simulator struct {
-	cfg      Config
-	log      logrus.FieldLogger
-	injector *simulators.Injector
-	tokens   *simulators.Tokens
+	*chatsim.Server
 
-	mu      sync.Mutex
-	inject  []int
-	invalid map[string]bool
+	cfg Config
 
 	// sendMu serialises message creation, so the uuid check, the rate
 	// count and the insert are one step.
 	sendMu sync.Mutex
-
-	http *simulators.HTTPServer
 }
 
 // New validates the configuration and creates the table.
@@ -92,54 +87,25 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 	if cfg.AppID == "" || cfg.AppSecret == "" {
 		return nil, errors.New("Feishu simulator: missing app id or app secret")
 	}
-	if cfg.Address == "" {
-		cfg.Address = "127.0.0.1:0"
-	}
-	if cfg.TokenTTL <= 0 {
-		cfg.TokenTTL = 7200 * time.Second
-	}
 	if cfg.PerUserRate <= 0 {
 		cfg.PerUserRate = 5
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = simulators.DiscardLogger()
-	}
-	injector, err := simulators.NewInjector(cfg.Faults, DefaultFaults...)
+	server, err := chatsim.NewServer(chatsim.Setup{
+		Name: "Feishu simulator", Component: componentID, Address: cfg.Address, TokenTTL: cfg.TokenTTL,
+		Faults: cfg.Faults, DefaultFaults: DefaultFaults, InvalidUsers: cfg.InvalidUsers,
+		Clock: cfg.Clock, Logger: cfg.Logger,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("Feishu simulator: %w", err)
+		return nil, err
 	}
 	if err := Migrate(ctx, cfg.DB); err != nil {
 		return nil, err
 	}
-	s := &Simulator{
-		cfg: cfg, injector: injector, tokens: simulators.NewTokens(cfg.TokenTTL, cfg.Clock),
-		log: cfg.Logger.WithField(logging.KeyComponent, componentID),
-	}
-	s.SetInvalidUsers(cfg.InvalidUsers...)
-	return s, nil
+	return &Simulator{Server: server, cfg: cfg}, nil
 }
 
 // Start listens on the configured address and serves in the background.
-func (s *Simulator) Start() error {
-	server, err := simulators.ServeHTTP(s.cfg.Address, s.Handler(), s.log, "Feishu simulator")
-	if err != nil {
-		return err
-	}
-	s.http = server
-	return nil
-}
-
-// URL returns the base URL clients use, once started.
-func (s *Simulator) URL() string { return s.http.URL() }
-
-// Close stops the server.
-func (s *Simulator) Close() error { return s.http.Close() }
-
-// Injector returns the fault injector, so tests can change the faults.
-func (s *Simulator) Injector() *simulators.Injector { return s.injector }
+func (s *Simulator) Start() error { return s.Serve(s.Handler()) }
 
 // Handler serves the API and the control endpoints:
 //
@@ -153,36 +119,7 @@ func (s *Simulator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /open-apis/auth/v3/tenant_access_token/internal", s.getToken)
 	mux.HandleFunc("POST /open-apis/im/v1/messages", s.send)
-	mux.HandleFunc("POST /sim/expire_tokens", func(w http.ResponseWriter, r *http.Request) {
-		s.ExpireTokens()
-		simulators.WriteJSON(w, map[string]any{"expired": true})
-	})
-	mux.HandleFunc("POST /sim/inject", func(w http.ResponseWriter, r *http.Request) {
-		code, err := strconv.Atoi(r.URL.Query().Get("code"))
-		count, cerr := strconv.Atoi(r.URL.Query().Get("count"))
-		if err != nil || cerr != nil || count < 1 {
-			http.Error(w, "code and count must be integers, count at least 1", http.StatusBadRequest)
-			return
-		}
-		s.InjectSendErrors(code, count)
-		simulators.WriteJSON(w, map[string]any{"code": code, "count": count})
-	})
-	mux.HandleFunc("GET /sim/messages", func(w http.ResponseWriter, r *http.Request) {
-		messages, err := List(r.Context(), s.cfg.DB, r.URL.Query().Get("receive_id"))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		simulators.WriteJSON(w, messages)
-	})
-	mux.HandleFunc("GET /sim/summary", func(w http.ResponseWriter, r *http.Request) {
-		summary, err := s.Summary(r.Context())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		simulators.WriteJSON(w, summary)
-	})
+	chatsim.HandleControl(mux, s.Server, chatsim.Control{CodeParam: "code", RecipientParam: "receive_id"}, s.Messages, s.Summary)
 	return mux
 }
 
@@ -192,32 +129,6 @@ func (s *Simulator) Summary(ctx context.Context) (Summary, error) { return Summa
 // Messages lists the messages, of one receiver when receiveID is not empty.
 func (s *Simulator) Messages(ctx context.Context, receiveID string) ([]Message, error) {
 	return List(ctx, s.cfg.DB, receiveID)
-}
-
-// ExpireTokens makes every issued token fail with 99991663.
-func (s *Simulator) ExpireTokens() { s.tokens.ExpireAll() }
-
-// TokensIssued returns how many tokens the simulator issued.
-func (s *Simulator) TokensIssued() int { return s.tokens.Issued() }
-
-// InjectSendErrors makes the next count message requests fail with code
-// and send nothing, e.g. 99991663, 99991400 or 230020.
-func (s *Simulator) InjectSendErrors(code, count int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range count {
-		s.inject = append(s.inject, code)
-	}
-}
-
-// SetInvalidUsers replaces the receive ids the app cannot reach.
-func (s *Simulator) SetInvalidUsers(ids ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.invalid = map[string]bool{}
-	for _, id := range ids {
-		s.invalid[id] = true
-	}
 }
 
 // reply writes Feishu's JSON envelope with an HTTP status.
@@ -232,7 +143,7 @@ func reply(w http.ResponseWriter, status, code int, msg string, data any) {
 }
 
 func (s *Simulator) getToken(w http.ResponseWriter, r *http.Request) {
-	if s.applyFault(w, s.injector.Draw()) {
+	if s.applyFault(w, s.Injector().Draw()) {
 		return
 	}
 	var request struct {
@@ -251,7 +162,7 @@ func (s *Simulator) getToken(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, 10014, "app secret invalid", nil)
 		return
 	}
-	token, ttl := s.tokens.Issue("t-")
+	token, ttl := s.Tokens().Issue("t-")
 	simulators.WriteJSON(w, map[string]any{"code": 0, "msg": "ok", "tenant_access_token": token, "expire": int(ttl / time.Second)})
 }
 
@@ -263,17 +174,17 @@ type sendRequest struct {
 }
 
 func (s *Simulator) send(w http.ResponseWriter, r *http.Request) {
-	fault := s.injector.Draw()
+	fault := s.Injector().Draw()
 	if s.applyFault(w, fault) {
 		return
 	}
 	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	switch s.tokens.Check(token) {
+	switch s.Tokens().Check(token) {
 	case simulators.TokenUnknown, simulators.TokenExpired:
 		reply(w, http.StatusBadRequest, 99991663, "Invalid access token for authorization. Please make a request with token attached.", nil)
 		return
 	}
-	if code, ok := s.nextInjected(); ok {
+	if code, ok := s.NextInjectedError(); ok {
 		status := http.StatusBadRequest
 		if code == 99991400 || code == 230020 {
 			status = http.StatusTooManyRequests
@@ -299,7 +210,7 @@ func (s *Simulator) send(w http.ResponseWriter, r *http.Request) {
 	row.ReceiveIDType = receiveIDType
 	status, code, reason, err := s.deliver(r.Context(), &row)
 	if err != nil {
-		s.log.WithError(err).Error("store Feishu message")
+		s.Log().WithError(err).Error("store Feishu message")
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
@@ -381,7 +292,7 @@ func parse(request sendRequest) (Message, int, string) {
 func (s *Simulator) deliver(ctx context.Context, row *Message) (int, int, string, error) {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
-	now := s.cfg.Clock().UTC()
+	now := s.Now().UTC()
 	row.ReceivedAt = now
 	if row.UUID != "" {
 		var earlier []Message
@@ -396,16 +307,11 @@ func (s *Simulator) deliver(ctx context.Context, row *Message) (int, int, string
 			return 0, 0, "", s.insert(ctx, row)
 		}
 	}
-	s.mu.Lock()
-	invalid := s.invalid[row.ReceiveID]
-	s.mu.Unlock()
-	if invalid {
+	if s.InvalidUser(row.ReceiveID) {
 		row.Outcome = OutcomeInvalidUser
 		return http.StatusBadRequest, 230013, "Bot has NO availability to this user.", s.insert(ctx, row)
 	}
-	recent, err := s.cfg.DB.NewSelect().Model((*Message)(nil)).
-		Where("receive_id = ? AND outcome = ? AND received_at > ?", row.ReceiveID, OutcomeDelivered, now.Add(-time.Second)).
-		Count(ctx)
+	recent, err := chatsim.CountSince(ctx, s.cfg.DB, (*Message)(nil), "receive_id", row.ReceiveID, OutcomeDelivered, "", now.Add(-time.Second))
 	if err != nil {
 		return 0, 0, "", fmt.Errorf("count recent messages: %w", err)
 	}
@@ -424,37 +330,14 @@ func (s *Simulator) insert(ctx context.Context, row *Message) error {
 	return nil
 }
 
-func (s *Simulator) nextInjected() (int, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.inject) == 0 {
-		return 0, false
-	}
-	code := s.inject[0]
-	s.inject = s.inject[1:]
-	return code, true
-}
-
 // applyFault replies to the faults that prevent the work. Lost replies are
 // applied after the work.
 func (s *Simulator) applyFault(w http.ResponseWriter, fault simulators.Fault) bool {
-	if latency := s.injector.Latency(); latency > 0 {
-		time.Sleep(latency)
-	}
-	switch fault {
-	case FaultRateLimited:
-		reply(w, http.StatusTooManyRequests, 99991400, "request trigger frequency limit", nil)
-		return true
-	case simulators.FaultServerError:
-		http.Error(w, "injected server error", http.StatusInternalServerError)
-		return true
-	case simulators.FaultThrottle:
-		http.Error(w, "injected throttle", http.StatusTooManyRequests)
-		return true
-	case simulators.FaultTimeout:
-		time.Sleep(s.injector.Hang())
-		simulators.LoseReply(w)
-		return true
-	}
-	return false
+	return s.Injector().ReplyFault(w, fault, func(w http.ResponseWriter, fault simulators.Fault) bool {
+		if fault == FaultRateLimited {
+			reply(w, http.StatusTooManyRequests, 99991400, "request trigger frequency limit", nil)
+			return true
+		}
+		return false
+	})
 }

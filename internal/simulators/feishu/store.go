@@ -2,10 +2,11 @@ package feishu
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/ordo-project/ordo/internal/simulators/chatsim"
 )
 
 // Outcomes of a message request.
@@ -53,64 +54,31 @@ type Summary struct {
 	InvalidUser       int `json:"invalid_user"`
 }
 
+// table is the name of the table of message requests.
+const table = "sim_feishu_messages"
+
 // Migrate creates the sim_feishu_messages table and its indexes.
 func Migrate(ctx context.Context, db bun.IDB) error {
-	if _, err := db.NewCreateTable().Model((*Message)(nil)).IfNotExists().Exec(ctx); err != nil {
-		return fmt.Errorf("create sim_feishu_messages: %w", err)
-	}
-	if _, err := db.NewCreateIndex().Model((*Message)(nil)).Index("sim_feishu_messages_receiver").
-		Column("receive_id", "received_at").IfNotExists().Exec(ctx); err != nil {
-		return fmt.Errorf("create sim_feishu_messages index: %w", err)
-	}
-	if _, err := db.NewCreateIndex().Model((*Message)(nil)).Index("sim_feishu_messages_uuid").
-		Column("uuid").IfNotExists().Exec(ctx); err != nil {
-		return fmt.Errorf("create sim_feishu_messages uuid index: %w", err)
-	}
-	return nil
+	return chatsim.Migrate(ctx, db, (*Message)(nil), table,
+		chatsim.Index{Name: "sim_feishu_messages_receiver", Columns: []string{"receive_id", "received_at"}},
+		chatsim.Index{Name: "sim_feishu_messages_uuid", Columns: []string{"uuid"}})
 }
 
 // Summarize counts the rows of sim_feishu_messages.
 func Summarize(ctx context.Context, db bun.IDB) (Summary, error) {
-	var rows []struct {
-		Outcome string `bun:"outcome"`
-		N       int    `bun:"n"`
-	}
-	if err := db.NewRaw(`SELECT outcome, COUNT(*) AS n FROM sim_feishu_messages GROUP BY outcome`).Scan(ctx, &rows); err != nil {
-		return Summary{}, fmt.Errorf("summarise sim_feishu_messages: %w", err)
-	}
-	var s Summary
-	for _, row := range rows {
-		switch row.Outcome {
-		case OutcomeDelivered:
-			s.Delivered = row.N
-		case OutcomeUUIDRepeat:
-			s.UUIDRepeats = row.N
-		case OutcomeRateLimited:
-			s.RateLimited = row.N
-		case OutcomeInvalidUser:
-			s.InvalidUser = row.N
-		}
-	}
-	var n int
-	if err := db.NewRaw(`SELECT COUNT(*) FROM (SELECT DISTINCT receive_id, CASE WHEN uuid <> '' THEN uuid ELSE content END AS identity FROM sim_feishu_messages WHERE outcome = ?) AS pairs`,
-		OutcomeDelivered).Scan(ctx, &n); err != nil {
-		return Summary{}, fmt.Errorf("count distinct feishu messages: %w", err)
-	}
-	s.DistinctDelivered = n
-	s.DuplicateCopies = s.Delivered - n
-	return s, nil
+	// A message without a uuid is identified by its content.
+	counts, err := chatsim.Count(ctx, db, table, "receive_id, CASE WHEN uuid <> '' THEN uuid ELSE content END AS identity", OutcomeDelivered)
+	// On error the counts are zero, so the summary is too.
+	return Summary{
+		Delivered: counts.Delivered, DistinctDelivered: counts.Distinct, DuplicateCopies: counts.Copies,
+		UUIDRepeats: counts.ByOutcome[OutcomeUUIDRepeat],
+		RateLimited: counts.ByOutcome[OutcomeRateLimited],
+		InvalidUser: counts.ByOutcome[OutcomeInvalidUser],
+	}, err
 }
 
 // List returns the requests, oldest first; a non-empty receiveID selects
 // one receiver's.
 func List(ctx context.Context, db bun.IDB, receiveID string) ([]Message, error) {
-	var messages []Message
-	q := db.NewSelect().Model(&messages).Order("id")
-	if receiveID != "" {
-		q = q.Where("receive_id = ?", receiveID)
-	}
-	if err := q.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("list sim_feishu_messages: %w", err)
-	}
-	return messages, nil
+	return chatsim.List[Message](ctx, db, table, "receive_id", receiveID)
 }

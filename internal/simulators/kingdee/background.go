@@ -42,7 +42,6 @@ type CompletionCallback struct {
 // notifications that failed and prunes idle sessions, once per
 // PollInterval until Close.
 func (s *Simulator) maintenanceLoop() {
-	defer s.loops.Done()
 	ticker := time.NewTicker(s.cfg.PollInterval)
 	defer ticker.Stop()
 	for {
@@ -139,7 +138,6 @@ func (s *Simulator) completeDueOrders(ctx context.Context) error {
 // callbackLoop delivers queued callbacks, woken by new completions and
 // otherwise once per PollInterval for retries that came due.
 func (s *Simulator) callbackLoop() {
-	defer s.loops.Done()
 	ticker := time.NewTicker(s.cfg.PollInterval)
 	defer ticker.Stop()
 	for {

@@ -116,18 +116,7 @@ func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 
 // wait sleeps for d unless the request or the simulator ends first, and
 // reports whether the full time passed.
-func (s *Simulator) wait(ctx context.Context, d time.Duration) bool {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-s.stop:
-		return false
-	}
-}
+func (s *Simulator) wait(ctx context.Context, d time.Duration) bool { return s.runner.Wait(ctx, d) }
 
 // dispatch checks the session and runs a DynamicFormService method.
 func (s *Simulator) dispatch(r *http.Request, service, method string, body []byte, entry *logrus.Entry) any {

@@ -33,7 +33,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -195,14 +194,9 @@ type Simulator struct {
 	notifyRetryAt    time.Time
 	notifyRetryDelay time.Duration
 
-	stop      chan struct{}
-	loops     sync.WaitGroup
-	closeOnce sync.Once
-	closeErr  error
-
-	mu       sync.Mutex
-	server   *http.Server
-	listener net.Listener
+	runner *simulators.Runner
+	// stop is closed when Close begins.
+	stop <-chan struct{}
 }
 
 // New opens the database, creates the simulator's tables and starts the
@@ -226,8 +220,9 @@ func New(cfg Config) (*Simulator, error) {
 		sessions:       newSessionStore(cfg.SessionIdleTimeout),
 		callbackClient: &http.Client{Timeout: cfg.CallbackTimeout},
 		wakeCallbacks:  make(chan struct{}, 1),
-		stop:           make(chan struct{}),
 	}
+	s.runner = simulators.NewRunner("Kingdee simulator", s.log)
+	s.stop = s.runner.Stopping()
 	if s.world == nil {
 		s.world = simulators.NopWorld{}
 	}
@@ -253,9 +248,8 @@ func New(cfg Config) (*Simulator, error) {
 	}
 	s.handler = s.routes()
 
-	s.loops.Add(2)
-	go s.maintenanceLoop()
-	go s.callbackLoop()
+	s.runner.Go(s.maintenanceLoop)
+	s.runner.Go(s.callbackLoop)
 	return s, nil
 }
 
@@ -284,49 +278,17 @@ func (s *Simulator) ExpireSessions() int { return s.sessions.dropAll() }
 // Start serves the simulator on addr (for example "127.0.0.1:0") and
 // returns the WebAPI base URL, such as "http://127.0.0.1:41234/k3cloud/".
 func (s *Simulator) Start(addr string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.server != nil {
-		return "", errors.New("kingdee simulator: already started")
-	}
-	listener, err := net.Listen("tcp", addr)
+	url, err := s.runner.Serve(addr, s.handler)
 	if err != nil {
-		return "", fmt.Errorf("listen on %s for the Kingdee simulator: %w", addr, err)
+		return "", err
 	}
-	server := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
-	s.server, s.listener = server, listener
-	go func() {
-		if err := server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.WithError(err).Error("Kingdee simulator stopped serving")
-		}
-	}()
-	s.log.WithField(logging.KeyAddress, listener.Addr().String()).Info("Kingdee simulator listening")
-	return "http://" + listener.Addr().String() + "/k3cloud/", nil
+	return url + "/k3cloud/", nil
 }
 
 // Close stops the server started by Start, the background loops and, if
 // the simulator opened it, the database. Pending completions and callbacks
 // stay in the database for the next start.
-func (s *Simulator) Close() error {
-	s.closeOnce.Do(func() {
-		close(s.stop)
-		s.mu.Lock()
-		server := s.server
-		s.mu.Unlock()
-		if server != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := server.Shutdown(ctx); err != nil {
-				s.closeErr = fmt.Errorf("shut down Kingdee simulator: %w", err)
-			}
-			cancel()
-		}
-		s.loops.Wait()
-		if err := s.closeDB(); err != nil && s.closeErr == nil {
-			s.closeErr = err
-		}
-	})
-	return s.closeErr
-}
+func (s *Simulator) Close() error { return s.runner.Close(s.closeDB) }
 
 func (s *Simulator) closeDB() error {
 	if s.ownDB == nil {

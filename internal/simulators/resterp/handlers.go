@@ -287,18 +287,7 @@ func reply(collection string, doc *document) json.RawMessage {
 	return out
 }
 
-func (s *Simulator) wait(ctx context.Context, d time.Duration) bool {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-s.stop:
-		return false
-	}
-}
+func (s *Simulator) wait(ctx context.Context, d time.Duration) bool { return s.runner.Wait(ctx, d) }
 
 func writeJSON(w http.ResponseWriter, status int, value any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

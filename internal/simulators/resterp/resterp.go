@@ -27,9 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -85,12 +83,7 @@ type Simulator struct {
 	cfg    Config
 	faults *simulators.Injector
 	log    logrus.FieldLogger
-	stop   chan struct{}
-
-	mu       sync.Mutex
-	server   *http.Server
-	closed   bool
-	closeErr error
+	runner *simulators.Runner
 }
 
 // New checks the configuration and creates the tables.
@@ -114,9 +107,10 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 	if err := migrate(ctx, cfg.DB); err != nil {
 		return nil, fmt.Errorf("REST ERP simulator: %w", err)
 	}
+	log := cfg.Logger.WithField(logging.KeyComponent, "resterp-sim")
 	return &Simulator{
-		cfg: cfg, faults: injector, stop: make(chan struct{}),
-		log: cfg.Logger.WithField(logging.KeyComponent, "resterp-sim"),
+		cfg: cfg, faults: injector, log: log,
+		runner: simulators.NewRunner("REST ERP simulator", log),
 	}, nil
 }
 
@@ -136,40 +130,12 @@ func (s *Simulator) Handler() http.Handler { return s.routes() }
 // Start serves the API on address and returns the base URL, e.g.
 // http://127.0.0.1:8098/api.
 func (s *Simulator) Start(address string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.server != nil {
-		return "", errors.New("REST ERP simulator: already started")
-	}
-	listener, err := net.Listen("tcp", address)
+	url, err := s.runner.Serve(address, s.routes())
 	if err != nil {
-		return "", fmt.Errorf("listen on %s for the REST ERP simulator: %w", address, err)
+		return "", err
 	}
-	s.server = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := s.server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.WithField(logging.KeyError, err).Error("REST ERP simulator stopped serving")
-		}
-	}()
-	s.log.WithField(logging.KeyAddress, listener.Addr().String()).Info("REST ERP simulator listening")
-	return "http://" + listener.Addr().String() + "/api", nil
+	return url + "/api", nil
 }
 
 // Close stops the server. The database belongs to the caller.
-func (s *Simulator) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return s.closeErr
-	}
-	s.closed = true
-	close(s.stop)
-	if s.server != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.server.Shutdown(ctx); err != nil {
-			s.closeErr = fmt.Errorf("shut down REST ERP simulator: %w", err)
-		}
-	}
-	return s.closeErr
-}
+func (s *Simulator) Close() error { return s.runner.Close(nil) }

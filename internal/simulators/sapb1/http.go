@@ -101,16 +101,7 @@ func (s *Simulator) serveWithFaults(w http.ResponseWriter, r *http.Request) {
 // sleep waits d or until the client goes away or the simulator stops,
 // and reports whether the full time passed.
 func (s *Simulator) sleep(r *http.Request, d time.Duration) bool {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	case <-s.stop:
-		return false
-	}
+	return s.runner.Wait(r.Context(), d)
 }
 
 // dropConnection closes the client's connection without a reply.

@@ -42,7 +42,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -149,19 +148,12 @@ type Simulator struct {
 	injected atomic.Int64
 	refused  atomic.Int64
 
-	// next is a one-shot fault for the next matching request.
-
 	// notifyMu serialises reports of sales orders to the World.
 	notifyMu sync.Mutex
 
-	stop      chan struct{}
-	loops     sync.WaitGroup
-	closeOnce sync.Once
-	closeErr  error
-
-	mu       sync.Mutex
-	server   *http.Server
-	listener net.Listener
+	runner *simulators.Runner
+	// stop is closed when Close begins.
+	stop <-chan struct{}
 }
 
 // New creates the simulator's tables and starts its background loop.
@@ -174,12 +166,14 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 	}
 	cfg.applyDefaults()
 
-	s := &Simulator{cfg: cfg, db: cfg.DB, world: cfg.World, faults: cfg.Faults, stop: make(chan struct{})}
+	s := &Simulator{cfg: cfg, db: cfg.DB, world: cfg.World, faults: cfg.Faults}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = logrus.New()
 	}
 	s.log = logger.WithField(logging.KeyComponent, "sapb1-simulator")
+	s.runner = simulators.NewRunner("SAP Business One simulator", s.log)
+	s.stop = s.runner.Stopping()
 	if s.world == nil {
 		s.world = simulators.NopWorld{}
 	}
@@ -205,8 +199,7 @@ func New(ctx context.Context, cfg Config) (*Simulator, error) {
 
 	s.sessions = newSessionStore(cfg.SessionTimeout)
 	s.handler = s.routes()
-	s.loops.Add(1)
-	go s.reportLoop()
+	s.runner.Go(s.reportLoop)
 	return s, nil
 }
 
@@ -234,48 +227,16 @@ func (s *Simulator) ExpireSessions() int { return s.sessions.dropAll() }
 // Start serves the simulator on addr and returns the Service Layer base
 // URL, such as "http://127.0.0.1:8095/b1s/v1/".
 func (s *Simulator) Start(addr string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.server != nil {
-		return "", errors.New("sapb1 simulator: already started")
-	}
-	listener, err := net.Listen("tcp", addr)
+	url, err := s.runner.Serve(addr, s.handler)
 	if err != nil {
-		return "", fmt.Errorf("listen on %s for the SAP Business One simulator: %w", addr, err)
+		return "", err
 	}
-	server := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
-	s.server, s.listener = server, listener
-	go func() {
-		if err := server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.WithError(err).Error("SAP Business One simulator stopped serving")
-		}
-	}()
-	s.log.WithField(logging.KeyAddress, listener.Addr().String()).Info("SAP Business One simulator listening")
-	return "http://" + listener.Addr().String() + "/b1s/v1/", nil
+	return url + "/b1s/v1/", nil
 }
 
 // Close stops the server, the background loop and, if the simulator
 // opened it, the database.
-func (s *Simulator) Close() error {
-	s.closeOnce.Do(func() {
-		close(s.stop)
-		s.mu.Lock()
-		server := s.server
-		s.mu.Unlock()
-		if server != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := server.Shutdown(ctx); err != nil {
-				s.closeErr = fmt.Errorf("shut down SAP Business One simulator: %w", err)
-			}
-			cancel()
-		}
-		s.loops.Wait()
-		if err := s.closeDB(); err != nil && s.closeErr == nil {
-			s.closeErr = err
-		}
-	})
-	return s.closeErr
-}
+func (s *Simulator) Close() error { return s.runner.Close(s.closeDB) }
 
 func (s *Simulator) closeDB() error {
 	if s.ownDB == nil {
@@ -289,7 +250,6 @@ func (s *Simulator) closeDB() error {
 
 // reportLoop reports sales orders the World has not acknowledged yet.
 func (s *Simulator) reportLoop() {
-	defer s.loops.Done()
 	ticker := time.NewTicker(s.cfg.PollInterval)
 	defer ticker.Stop()
 	for {

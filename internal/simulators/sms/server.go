@@ -92,11 +92,12 @@ type Simulator struct {
 	injector *simulators.Injector
 	location *time.Location
 
-	mu      sync.Mutex
-	faults  []simulators.Fault
-	codes   []string
-	invalid map[string]bool
-	nonces  map[string]time.Time
+	faults  simulators.Queue[simulators.Fault]
+	codes   simulators.Queue[string]
+	invalid simulators.IDSet
+
+	mu     sync.Mutex
+	nonces map[string]time.Time
 
 	// sendMu serialises sends, so the daily-limit count and the insert are
 	// one step.
@@ -229,63 +230,30 @@ func (s *Simulator) Faults() *simulators.Injector { return s.injector }
 
 // InjectFaults makes the next SendSms requests, one per fault, fail with
 // faults in order, before any drawn fault.
-func (s *Simulator) InjectFaults(faults ...simulators.Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, faults...)
-}
+func (s *Simulator) InjectFaults(faults ...simulators.Fault) { s.faults.Push(faults...) }
 
 // InjectCodes makes the next SendSms requests, one per code, be rejected
 // with the codes in order, e.g. isv.AMOUNT_NOT_ENOUGH or
 // FailedOperation.InsufficientBalanceInSmsPackage.
-func (s *Simulator) InjectCodes(codes ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.codes = append(s.codes, codes...)
-}
+func (s *Simulator) InjectCodes(codes ...string) { s.codes.Push(codes...) }
 
 // SetInvalidNumbers replaces the numbers the carriers reject.
-func (s *Simulator) SetInvalidNumbers(numbers ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.invalid = map[string]bool{}
-	for _, number := range numbers {
-		s.invalid[number] = true
-	}
-}
+func (s *Simulator) SetInvalidNumbers(numbers ...string) { s.invalid.Replace(numbers...) }
 
 // nextFault returns the fault of a request: an injected one for SendSms
 // first, else a drawn one.
 func (s *Simulator) nextFault(send bool) simulators.Fault {
 	if send {
-		s.mu.Lock()
-		if len(s.faults) > 0 {
-			fault := s.faults[0]
-			s.faults = s.faults[1:]
-			s.mu.Unlock()
+		if fault, ok := s.faults.Pop(); ok {
 			return fault
 		}
-		s.mu.Unlock()
 	}
 	return s.injector.Draw()
 }
 
-func (s *Simulator) nextCode() (string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.codes) == 0 {
-		return "", false
-	}
-	code := s.codes[0]
-	s.codes = s.codes[1:]
-	return code, true
-}
+func (s *Simulator) nextCode() (string, bool) { return s.codes.Pop() }
 
-func (s *Simulator) isInvalid(phone string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.invalid[phone]
-}
+func (s *Simulator) isInvalid(phone string) bool { return s.invalid.Contains(phone) }
 
 // useNonce records an Aliyun SignatureNonce and reports whether it is new.
 // Nonces are kept for 15 minutes, the timestamp tolerance.
@@ -338,22 +306,13 @@ func (s *Simulator) insert(ctx context.Context, message *Message) error {
 // that prevent the work. It reports whether it replied. Lost replies are
 // applied after the work.
 func (s *Simulator) applyFault(w http.ResponseWriter, fault simulators.Fault, throttle func(http.ResponseWriter)) bool {
-	if latency := s.injector.Latency(); latency > 0 {
-		time.Sleep(latency)
-	}
-	switch fault {
-	case simulators.FaultServerError:
-		http.Error(w, "injected server error", http.StatusInternalServerError)
-		return true
-	case simulators.FaultThrottle:
-		throttle(w)
-		return true
-	case simulators.FaultTimeout:
-		time.Sleep(s.injector.Hang())
-		simulators.LoseReply(w)
-		return true
-	}
-	return false
+	return s.injector.ReplyFault(w, fault, func(w http.ResponseWriter, fault simulators.Fault) bool {
+		if fault == simulators.FaultThrottle {
+			throttle(w)
+			return true
+		}
+		return false
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -2,10 +2,11 @@ package wecom
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/ordo-project/ordo/internal/simulators/chatsim"
 )
 
 // Outcomes of a message to one member.
@@ -56,61 +57,30 @@ type Summary struct {
 	InvalidUser int `json:"invalid_user"`
 }
 
+// table is the name of the table of messages.
+const table = "sim_wecom_messages"
+
 // Migrate creates the sim_wecom_messages table and its index if missing.
 func Migrate(ctx context.Context, db bun.IDB) error {
-	if _, err := db.NewCreateTable().Model((*Message)(nil)).IfNotExists().Exec(ctx); err != nil {
-		return fmt.Errorf("create sim_wecom_messages: %w", err)
-	}
-	if _, err := db.NewCreateIndex().Model((*Message)(nil)).Index("sim_wecom_messages_user").
-		Column("userid", "received_at").IfNotExists().Exec(ctx); err != nil {
-		return fmt.Errorf("create sim_wecom_messages index: %w", err)
-	}
-	return nil
+	return chatsim.Migrate(ctx, db, (*Message)(nil), table,
+		chatsim.Index{Name: "sim_wecom_messages_user", Columns: []string{"userid", "received_at"}})
 }
 
 // Summarize counts the rows of sim_wecom_messages.
 func Summarize(ctx context.Context, db bun.IDB) (Summary, error) {
-	var rows []struct {
-		Outcome string `bun:"outcome"`
-		N       int    `bun:"n"`
-	}
-	if err := db.NewRaw(`SELECT outcome, COUNT(*) AS n FROM sim_wecom_messages GROUP BY outcome`).Scan(ctx, &rows); err != nil {
-		return Summary{}, fmt.Errorf("summarise sim_wecom_messages: %w", err)
-	}
-	var s Summary
-	for _, row := range rows {
-		switch row.Outcome {
-		case OutcomeDelivered:
-			s.Delivered = row.N
-		case OutcomeDuplicate:
-			s.DuplicateSuppressed = row.N
-		case OutcomeDropped:
-			s.Dropped = row.N
-		case OutcomeRateLimited:
-			s.RateLimited = row.N
-		case OutcomeInvalidUser:
-			s.InvalidUser = row.N
-		}
-	}
-	var n int
-	if err := db.NewRaw(`SELECT COUNT(*) FROM (SELECT DISTINCT userid, digest FROM sim_wecom_messages WHERE outcome = ?) AS pairs`, OutcomeDelivered).Scan(ctx, &n); err != nil {
-		return Summary{}, fmt.Errorf("count distinct wecom messages: %w", err)
-	}
-	s.DistinctDelivered = n
-	s.DuplicateCopies = s.Delivered - n
-	return s, nil
+	counts, err := chatsim.Count(ctx, db, table, "userid, digest", OutcomeDelivered)
+	// On error the counts are zero, so the summary is too.
+	return Summary{
+		Delivered: counts.Delivered, DistinctDelivered: counts.Distinct, DuplicateCopies: counts.Copies,
+		DuplicateSuppressed: counts.ByOutcome[OutcomeDuplicate],
+		Dropped:             counts.ByOutcome[OutcomeDropped],
+		RateLimited:         counts.ByOutcome[OutcomeRateLimited],
+		InvalidUser:         counts.ByOutcome[OutcomeInvalidUser],
+	}, err
 }
 
 // List returns the messages, oldest first; a non-empty userID selects one
 // member's.
 func List(ctx context.Context, db bun.IDB, userID string) ([]Message, error) {
-	var messages []Message
-	q := db.NewSelect().Model(&messages).Order("id")
-	if userID != "" {
-		q = q.Where("userid = ?", userID)
-	}
-	if err := q.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("list sim_wecom_messages: %w", err)
-	}
-	return messages, nil
+	return chatsim.List[Message](ctx, db, table, "userid", userID)
 }
