@@ -16,6 +16,7 @@ import (
 
 	"github.com/ordo-project/ordo/internal/api"
 	"github.com/ordo-project/ordo/internal/apiclient"
+	"github.com/ordo-project/ordo/internal/config"
 	"github.com/ordo-project/ordo/internal/crmimport"
 	"github.com/ordo-project/ordo/internal/store"
 )
@@ -29,14 +30,11 @@ const (
 )
 
 // TestImportSampleCloses imports the whole CRM sample export through the
-// API. It checks that every open lead has a running SLA workflow, waits
-// until every won deal's chain is closed, checks the ledger for one
-// document per step, and imports the same files again to check that
-// nothing changes.
-//
-// NOTE: with simulators.kingdee.fault_rate 0.02 some chains park at the
-// receivable step after StartToClose timeouts, so this run injects no
-// faults until that is fixed.
+// API while the simulators inject faults into 2% of their requests.
+// It checks that every open lead has a running SLA workflow, waits until
+// every won deal's chain is closed, checks the ledger for one document
+// per step, and imports the same files again to check that nothing
+// changes.
 //
 // It takes about four minutes on two cores, so it runs only with
 // -tags slow.
@@ -48,7 +46,9 @@ func TestImportSampleCloses(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, crmimport.FilePipeline)); err != nil {
 		t.Skipf("CRM sample export not found (set ORDO_SAMPLE_EXPORT to its directory): %v", err)
 	}
-	s := startStack(t, stackOptions{LocalActivities: true})
+	s := startStack(t, stackOptions{LocalActivities: true, Configure: func(cfg *config.Config) {
+		cfg.Sim.FaultRate = 0.02
+	}})
 
 	first := importExport(t, s.API, dir)
 	pipeline := first.Summary.File(crmimport.FilePipeline)
