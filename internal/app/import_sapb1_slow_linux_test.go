@@ -14,12 +14,13 @@ import (
 )
 
 // TestImportSampleClosesWithSAPPlugin imports the whole CRM sample export
-// with the SAP Business One plugin as the ERP. It kills the plugin once a
-// fifth of the chains closed, then checks that every won deal closes with exactly one SAP
-// document per step.
+// with the SAP Business One plugin as the ERP, while the Service Layer
+// simulator injects faults into 2% of its requests. It kills the plugin
+// once a fifth of the chains closed, then checks that every won deal
+// closes with exactly one SAP document per step.
 //
-// It took six minutes on two cores shared with other jobs (3m40s from
-// the import to the last closed chain), so it runs only with -tags slow.
+// It takes about three minutes on two cores (1m52s from the import to the
+// last closed chain), so it runs only with -tags slow.
 func TestImportSampleClosesWithSAPPlugin(t *testing.T) {
 	dir := os.Getenv("ORDO_SAMPLE_EXPORT")
 	if dir == "" {
@@ -31,11 +32,7 @@ func TestImportSampleClosesWithSAPPlugin(t *testing.T) {
 	plugin := buildSAPPlugin(t)
 	s := startStack(t, stackOptions{LocalActivities: true, Configure: func(cfg *config.Config) {
 		useSAPPlugin(t, cfg, plugin)
-		// NOTE: at simulators.sapb1.fault_rate 0.02 a CI run left 2 of
-		// 4,238 chains failing with "the session was refused again after
-		// a new login": concurrent re-logins seem to end each other's
-		// sessions. Faults stay off here until that is fixed;
-		// TestSAPPluginChainsClose still runs 12 chains at a 10% rate.
+		cfg.Sim.SAPB1.FaultRate = 0.02
 	}})
 
 	first := importExport(t, s.API, dir)
