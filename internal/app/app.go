@@ -105,6 +105,11 @@ func Run(ctx context.Context, opts Options) (err error) {
 		})
 	}
 
+	// The SDK sizes its workflow cache once, for the first worker in the
+	// process. With the embedded server that is one of Temporal's own
+	// system workers, so the size is set before the server starts.
+	worker.SetStickyWorkflowCacheSize(cfg.Worker.MaxCachedWorkflows)
+
 	if opts.Dev {
 		srv, err := devserver.Start(ctx, devserver.Config{
 			DataDir: opts.DataDir, FrontendAddress: cfg.Temporal.Address, UIAddress: opts.UIAddress,
@@ -329,7 +334,6 @@ func webhookSecret(cfg *config.Config, dataDir string, dev bool) (secret, file s
 // newWorkers returns the worker of the contract chains and the worker of
 // the bank reconciliation, each on its own task queue.
 func newWorkers(c client.Client, cfg *config.Config, deps *connectorSet, st *store.Store, logger *logrus.Logger) []worker.Worker {
-	worker.SetStickyWorkflowCacheSize(cfg.Worker.MaxCachedWorkflows)
 	chains := worker.New(c, cfg.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize:      cfg.Worker.MaxConcurrentActivities,
 		MaxConcurrentWorkflowTaskExecutionSize:  cfg.Worker.MaxConcurrentWorkflowTasks,
