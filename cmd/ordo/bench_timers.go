@@ -18,7 +18,7 @@ import (
 
 func newBenchTimersCommand() *cobra.Command {
 	var dataDir string
-	var count, single int
+	var count, single, cachedWorkflows int
 	var lead time.Duration
 	var bare bool
 	cmd := &cobra.Command{
@@ -46,6 +46,9 @@ the moment they woke.`,
 			// reminders for a few benchmark reps would measure its pacing,
 			// not the timers.
 			cfg.Notify.Channels = []string{"email", "log"}
+			if cachedWorkflows > 0 {
+				cfg.Worker.MaxCachedWorkflows = cachedWorkflows
+			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "machine: %s\n", machineDescription())
 			endpoints, stopStack, err := startBenchStack(ctx, cfg, dataDir)
@@ -112,6 +115,7 @@ the moment they woke.`,
 	cmd.Flags().IntVar(&count, "count", 10000, "timers due at the same instant")
 	cmd.Flags().IntVar(&single, "single", 100, "timers fired one at a time under no load")
 	cmd.Flags().DurationVar(&lead, "lead", 3*time.Minute, "how far ahead of the start the shared due time lies; starting --count workflows must fit in it")
+	cmd.Flags().IntVar(&cachedWorkflows, "cached-workflows", 0, "worker.max_cached_workflows for the run (default: the configuration default)")
 	cmd.Flags().BoolVar(&bare, "bare", false, "also measure bare Temporal timer workflows on the same server")
 	return cmd
 }
