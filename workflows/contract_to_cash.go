@@ -812,7 +812,7 @@ func (c *contractChain) call(fn any, input any, result any) error {
 func (c *contractChain) callBudget() time.Duration {
 	o := c.in.Options
 	if o.RetryMaxAttempts <= 0 {
-		// Unlimited attempts: a day, after which an operator looks anyway.
+		// Unlimited attempts get a day; a chain still failing then needs a person.
 		return 24 * time.Hour
 	}
 	return time.Duration(o.RetryMaxAttempts) * (o.ActivityTimeout + o.RetryMaxInterval)

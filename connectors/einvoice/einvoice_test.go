@@ -345,7 +345,7 @@ func TestHTTPRetryRecoversFromServerErrors(t *testing.T) {
 	}
 }
 
-// TestReusedNonceIsSignedAgain answers the first request with the
+// TestReusedNonceIsSignedAgain replies to the first request with the
 // platform's "nonce already used", as after a GET the transport sent twice.
 func TestReusedNonceIsSignedAgain(t *testing.T) {
 	var attempts atomic.Int32

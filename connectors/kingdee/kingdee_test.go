@@ -319,7 +319,7 @@ func TestSessionLostReloginOnce(t *testing.T) {
 }
 
 // TestLostSessionEndsOnlyItsCall loses the session of one of eight calls
-// in flight at once. Only that call is refused; it logs in again and
+// in flight at once. Only that call is rejected; it logs in again and
 // succeeds, and the other seven never notice.
 func TestLostSessionEndsOnlyItsCall(t *testing.T) {
 	env := newEnv(t, envOptions{})
@@ -342,7 +342,7 @@ func TestLostSessionEndsOnlyItsCall(t *testing.T) {
 		}
 	}
 	if got := env.sim.Stats().Refused; got != 1 {
-		t.Errorf("Kingdee refused %d calls for a lost session, expected only the one whose session was lost", got)
+		t.Errorf("Kingdee rejected %d calls for a lost session, expected only the one whose session was lost", got)
 	}
 }
 

@@ -94,7 +94,7 @@ func TestSessionLostOnEveryCallIsTransient(t *testing.T) {
 }
 
 // TestLostSessionEndsOnlyItsCall loses the session of one of eight calls
-// in flight at once. Only that call is refused; it logs in again and
+// in flight at once. Only that call is rejected; it logs in again and
 // succeeds, and the other seven never notice.
 func TestLostSessionEndsOnlyItsCall(t *testing.T) {
 	env := newEnv(t, nil)
@@ -114,7 +114,7 @@ func TestLostSessionEndsOnlyItsCall(t *testing.T) {
 		}
 	}
 	if got := env.sim.Stats().Refused; got != 1 {
-		t.Errorf("the Service Layer refused %d calls for an invalid session, expected only the one whose session was lost", got)
+		t.Errorf("the Service Layer rejected %d calls for an invalid session, expected only the one whose session was lost", got)
 	}
 }
 
