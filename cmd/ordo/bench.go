@@ -200,7 +200,7 @@ activities. Print the figures side by side.`,
 // loopback port, so a benchmark runs beside a running ordo dev.
 func benchConfig() (*config.Config, error) {
 	cfg := config.Default()
-	ports, err := freeLoopbackPorts(6)
+	ports, err := freeLoopbackPorts(8)
 	if err != nil {
 		return nil, err
 	}
@@ -215,6 +215,10 @@ func benchConfig() (*config.Config, error) {
 	cfg.Bank.BaseURL = "http://" + ports[4]
 	cfg.Sim.SMTP.Address = ports[5]
 	cfg.Notify.SMTP.Address = ports[5]
+	cfg.Sim.WeCom.Address = ports[6]
+	cfg.Notify.WeCom.BaseURL = "http://" + ports[6]
+	cfg.Sim.SMS.Address = ports[7]
+	cfg.Notify.SMS.BaseURL = "http://" + ports[7]
 	return cfg, cfg.Validate()
 }
 

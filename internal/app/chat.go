@@ -77,7 +77,7 @@ func (s *simulatorSet) startChat(ctx context.Context, cfg *config.Config, faults
 			return err
 		}
 		if err := s.dingtalk.Start(); err != nil {
-			return err
+			return portHint("simulators.dingtalk.address", err)
 		}
 	}
 	if f := cfg.Notify.Feishu; f.Configured() && cfg.Sim.Feishu.Enabled {
@@ -92,7 +92,7 @@ func (s *simulatorSet) startChat(ctx context.Context, cfg *config.Config, faults
 			return err
 		}
 		if err := s.feishu.Start(); err != nil {
-			return err
+			return portHint("simulators.feishu.address", err)
 		}
 	}
 	return nil

@@ -40,5 +40,5 @@ func (s *simulatorSet) startSAPB1(ctx context.Context, cfg *config.Config, fault
 		return err
 	}
 	_, err = s.sapb1.Start(sim.Address)
-	return err
+	return portHint("simulators.sapb1.address", err)
 }

@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -79,7 +81,7 @@ func startSimulators(ctx context.Context, cfg *config.Config, dataDir, apiURL, s
 		return nil, set.closeWith(err)
 	}
 	if err := set.bank.Start(ctx); err != nil {
-		return nil, set.closeWith(err)
+		return nil, set.closeWith(portHint("simulators.bank.address", err))
 	}
 
 	invoiceSecret, err := secretOf(cfg.EInvoice.AppSecret)
@@ -100,7 +102,7 @@ func startSimulators(ctx context.Context, cfg *config.Config, dataDir, apiURL, s
 		return nil, set.closeWith(err)
 	}
 	if err := set.einvoice.Start(ctx); err != nil {
-		return nil, set.closeWith(err)
+		return nil, set.closeWith(portHint("simulators.einvoice.address", err))
 	}
 
 	password, err := secretOf(cfg.ERP.Password)
@@ -129,7 +131,7 @@ func startSimulators(ctx context.Context, cfg *config.Config, dataDir, apiURL, s
 		return nil, set.closeWith(err)
 	}
 	if _, err := set.kingdee.Start(cfg.Sim.Kingdee.Address); err != nil {
-		return nil, set.closeWith(err)
+		return nil, set.closeWith(portHint("simulators.kingdee.address", err))
 	}
 
 	if cfg.Sim.SMTP.Enabled {
@@ -138,7 +140,7 @@ func startSimulators(ctx context.Context, cfg *config.Config, dataDir, apiURL, s
 			return nil, set.closeWith(err)
 		}
 		if err := set.smtp.Start(); err != nil {
-			return nil, set.closeWith(err)
+			return nil, set.closeWith(portHint("simulators.smtp.address", err))
 		}
 	}
 	if err := set.startWeCom(ctx, cfg, faults, logger); err != nil {
@@ -176,7 +178,7 @@ func (s *simulatorSet) startWeCom(ctx context.Context, cfg *config.Config, fault
 	if err != nil {
 		return err
 	}
-	return s.wecom.Start()
+	return portHint("simulators.wecom.address", s.wecom.Start())
 }
 
 // startSMS starts the SMS simulator for the provider in notify.sms, when
@@ -219,7 +221,7 @@ func (s *simulatorSet) startSMS(ctx context.Context, cfg *config.Config, faults 
 	if err != nil {
 		return err
 	}
-	return s.sms.Start()
+	return portHint("simulators.sms.address", s.sms.Start())
 }
 
 // ledgerHandler serves the ledger summary for `ordo dev ledger`: the
@@ -263,6 +265,15 @@ func (s *simulatorSet) ledgerHandler() http.Handler {
 		}
 		writeJSON(w, answer)
 	})
+}
+
+// portHint adds the setting that moves a simulator to err when its port is
+// taken, because the listen error alone names only the address.
+func portHint(key string, err error) error {
+	if err != nil && errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w: another process uses this port; stop it or set %s to a free address", err, key)
+	}
+	return err
 }
 
 func (s *simulatorSet) closeWith(err error) error {

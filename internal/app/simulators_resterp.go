@@ -36,5 +36,5 @@ func (s *simulatorSet) startRestERP(ctx context.Context, cfg *config.Config, fau
 		return err
 	}
 	_, err = s.resterp.Start(cfg.Sim.RestERP.Address)
-	return err
+	return portHint("simulators.resterp.address", err)
 }
