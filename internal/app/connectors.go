@@ -76,6 +76,11 @@ func newPluginERP(env registry.Env) (any, error) {
 	if !found {
 		return nil, fmt.Errorf("erp.connector: plugin %q is not configured under plugins", env.Argument)
 	}
+	// A changed or missing executable fails start-up here, not the first
+	// contract that calls the ERP.
+	if err := pluginhost.VerifyChecksum(plugin); err != nil {
+		return nil, err
+	}
 	return pluginhost.NewERP(plugin, env.Logger), nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"sync"
@@ -35,6 +36,9 @@ const DefaultCallTimeout = time.Minute
 func FileChecksum(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
+		if !filepath.IsAbs(path) {
+			return "", fmt.Errorf("open plugin executable: %w (a relative path is resolved from the directory ordo runs in: give plugins[].path as an absolute path)", err)
+		}
 		return "", fmt.Errorf("open plugin executable: %w", err)
 	}
 	defer f.Close()
