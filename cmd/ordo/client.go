@@ -52,11 +52,13 @@ func newTable(out io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 }
 
+// formatTime shows t in loc with its UTC offset, so a reader comparing it
+// with the UTC times in the logs sees the difference.
 func formatTime(t *time.Time, loc *time.Location) string {
 	if t == nil || t.IsZero() {
 		return "-"
 	}
-	return t.In(loc).Format("2006-01-02 15:04:05")
+	return t.In(loc).Format("2006-01-02 15:04:05 -07:00")
 }
 
 func dash(s string) string {
