@@ -123,7 +123,7 @@ func Default() *Config {
 			MaxConcurrentWorkflowTasks: 500,
 			ActivityPollers:            8,
 			WorkflowPollers:            16,
-			MaxCachedWorkflows:         10000,
+			MaxCachedWorkflows:         1000,
 		},
 		ERP: ERP{
 			Connector: "kingdee",
