@@ -327,7 +327,9 @@ func TestSummaryAndAttention(t *testing.T) {
 // TestContractsShowLive runs a stand-in for the chain that handles the
 // status query, so the view carries the workflow's own status.
 func TestContractsShowLive(t *testing.T) {
-	ts := newTestServer(t, "sqlite", nil)
+	// The test starts a stand-in chain itself; the starter's loop would
+	// start the real one on ordo's task queue, where no worker polls.
+	ts := newTestServer(t, "sqlite", withIdleStarter)
 	ctx := context.Background()
 	taskQueue := "api-test-live-" + uniqueNo(t)
 	w := worker.New(temporalClient, taskQueue, worker.Options{})
@@ -346,15 +348,16 @@ func TestContractsShowLive(t *testing.T) {
 	t.Cleanup(w.Stop)
 
 	contract := seedContract(t, ts, uniqueNo(t), store.ContractInProduction, false)
-	_, err := temporalClient.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: contract.WorkflowID, TaskQueue: taskQueue},
-		workflows.ContractToCashName, workflows.ContractToCashInput{ContractNo: contract.ContractNo})
+	if err := ts.store.MarkWorkflowsStarted(ctx, []string{contract.ContractNo}, time.Now()); err != nil {
+		t.Fatalf("mark chain started: %v", err)
+	}
+	_, err := temporalClient.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: contract.WorkflowID, TaskQueue: taskQueue, WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}, workflows.ContractToCashName, workflows.ContractToCashInput{ContractNo: contract.ContractNo})
 	if err != nil {
 		t.Fatalf("start stand-in chain: %v", err)
 	}
 	t.Cleanup(func() { terminateWorkflow(t, contract.WorkflowID) })
-	if err := ts.store.MarkWorkflowsStarted(ctx, []string{contract.ContractNo}, time.Now()); err != nil {
-		t.Fatalf("mark chain started: %v", err)
-	}
 
 	// A query waits for the chain's first workflow task, which a busy
 	// machine may delay past the handler's 3 s query timeout. Waiting for
