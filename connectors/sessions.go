@@ -76,7 +76,7 @@ func (p *SessionPool[S]) Acquire(ctx context.Context) (Session[S], error) {
 	return s, err
 }
 
-// Renew replaces a session the ERP refused with a new login, keeping the
+// Renew replaces a session the ERP rejected with a new login, keeping the
 // caller's slot. On error the slot is still held: call Release(s, false).
 func (p *SessionPool[S]) Renew(ctx context.Context) (Session[S], error) {
 	return p.open(ctx)

@@ -52,8 +52,8 @@ func newTable(out io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 }
 
-// formatTime shows t in loc with its UTC offset, so a reader comparing it
-// with the UTC times in the logs sees the difference.
+// formatTime shows t in loc with its UTC offset, so a reader can compare it
+// with the UTC times in the logs.
 func formatTime(t *time.Time, loc *time.Location) string {
 	if t == nil || t.IsZero() {
 		return "-"

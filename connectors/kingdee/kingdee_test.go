@@ -341,7 +341,7 @@ func TestLostSessionEndsOnlyItsCall(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if got := env.sim.Stats().Refused; got != 1 {
+	if got := env.sim.Stats().Rejected; got != 1 {
 		t.Errorf("Kingdee rejected %d calls for a lost session, expected only the one whose session was lost", got)
 	}
 }

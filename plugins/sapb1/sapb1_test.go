@@ -113,7 +113,7 @@ func TestLostSessionEndsOnlyItsCall(t *testing.T) {
 			t.Errorf("UpsertCustomer: %v", err)
 		}
 	}
-	if got := env.sim.Stats().Refused; got != 1 {
+	if got := env.sim.Stats().Rejected; got != 1 {
 		t.Errorf("the Service Layer rejected %d calls for an invalid session, expected only the one whose session was lost", got)
 	}
 }

@@ -125,7 +125,7 @@ func (s *Simulator) dispatch(r *http.Request, service, method string, body []byt
 		return messageReply("模拟器不支持服务“" + service + "”。")
 	}
 	if !s.sessions.touch(r, time.Now()) {
-		s.refused.Add(1)
+		s.rejected.Add(1)
 		entry.Debug("Rejected call without a valid session")
 		if isQuery {
 			return wrapForQuery(sessionLostReply())

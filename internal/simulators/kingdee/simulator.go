@@ -163,9 +163,9 @@ type Stats struct {
 	Logins int64 `json:"logins"`
 	// Sessions is the number of live sessions.
 	Sessions int `json:"sessions"`
-	// Refused is the number of calls refused because their session was
+	// Rejected is the number of calls rejected because their session was
 	// lost or unknown.
-	Refused int64 `json:"refused"`
+	Rejected int64 `json:"rejected"`
 }
 
 // Simulator is a running Kingdee WebAPI simulator. Use Handler to mount it
@@ -184,8 +184,8 @@ type Simulator struct {
 	// wakeCallbacks starts a callback delivery round early.
 	wakeCallbacks chan struct{}
 
-	logins  atomic.Int64
-	refused atomic.Int64
+	logins   atomic.Int64
+	rejected atomic.Int64
 
 	// notifyMu serialises reports of audited sales orders.
 	notifyMu sync.Mutex
@@ -261,7 +261,7 @@ func (s *Simulator) Faults() *simulators.Injector { return s.faults }
 
 // Stats returns login and session counts.
 func (s *Simulator) Stats() Stats {
-	return Stats{Logins: s.logins.Load(), Sessions: s.sessions.count(), Refused: s.refused.Load()}
+	return Stats{Logins: s.logins.Load(), Sessions: s.sessions.count(), Rejected: s.rejected.Load()}
 }
 
 // InjectNext makes the next call whose method, in lower case, starts with

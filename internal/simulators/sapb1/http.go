@@ -123,7 +123,7 @@ func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.sessions.touch(r, time.Now()) == nil {
-		s.refused.Add(1)
+		s.rejected.Add(1)
 		writeError(w, &apiError{status: http.StatusUnauthorized, code: 301, message: "Invalid session."})
 		return
 	}

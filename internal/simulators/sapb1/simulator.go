@@ -128,8 +128,8 @@ func (c *Config) applyDefaults() {
 type Stats struct {
 	Logins   int64 `json:"logins"`
 	Sessions int   `json:"sessions"`
-	// Refused is the number of calls refused with "Invalid session."
-	Refused int64 `json:"refused"`
+	// Rejected is the number of calls rejected with "Invalid session."
+	Rejected int64 `json:"rejected"`
 	// Faults is the number of requests that got an injected fault.
 	Faults int64 `json:"faults"`
 }
@@ -146,7 +146,7 @@ type Simulator struct {
 	handler  http.Handler
 	logins   atomic.Int64
 	injected atomic.Int64
-	refused  atomic.Int64
+	rejected atomic.Int64
 
 	// notifyMu serialises reports of sales orders to the World.
 	notifyMu sync.Mutex
@@ -218,7 +218,7 @@ func (s *Simulator) InjectNext(fault simulators.Fault, prefix string) {
 
 // Stats returns login and session counts.
 func (s *Simulator) Stats() Stats {
-	return Stats{Logins: s.logins.Load(), Sessions: s.sessions.count(), Refused: s.refused.Load(), Faults: s.injected.Load()}
+	return Stats{Logins: s.logins.Load(), Sessions: s.sessions.count(), Rejected: s.rejected.Load(), Faults: s.injected.Load()}
 }
 
 // ExpireSessions ends every session and returns how many there were.
